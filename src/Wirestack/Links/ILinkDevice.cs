@@ -1,0 +1,41 @@
+using System.Diagnostics.CodeAnalysis;
+using Wirestack.Buffers;
+using Wirestack.Time;
+
+namespace Wirestack.Links;
+
+/// <summary>What a link carries: bare IP datagrams (TUN, loopback, the simulated wire) or Ethernet frames (TAP).</summary>
+public enum LinkMedium
+{
+    Ip,
+    Ethernet,
+}
+
+/// <summary>
+/// A network device as the stack sees it. The stack pulls received packets with <see cref="TryReceive"/> (at most a
+/// per-poll budget at a time) and pushes packets out with <see cref="Transmit"/>. Devices are decorators of each
+/// other (<c>PcapLink(SimulatedPort)</c>). A device never reads a clock: it is told the time.
+/// </summary>
+public interface ILinkDevice
+{
+    string Name { get; }
+
+    LinkMedium Medium { get; }
+
+    /// <summary>The largest datagram (IP medium) or frame payload (Ethernet medium) the link carries.</summary>
+    int Mtu { get; }
+
+    /// <summary>Device counters (<c>ethtool -S</c> style).</summary>
+    LinkCounters Counters { get; }
+
+    /// <summary>Sends one packet. Takes ownership of <paramref name="packet"/>: the device disposes it, now or
+    /// after it is on the wire. A packet larger than <see cref="Mtu"/> is dropped and counted (tx_dropped).</summary>
+    void Transmit(PacketBuffer packet, Instant now);
+
+    /// <summary>Takes the next received packet, if any. The caller owns it and must dispose it.</summary>
+    bool TryReceive(Instant now, [NotNullWhen(true)] out PacketBuffer? packet);
+
+    /// <summary>When the device will next have a packet ready without outside help (a packet in flight on a
+    /// simulated wire), or null when it does not know.</summary>
+    Instant? PollAt { get; }
+}

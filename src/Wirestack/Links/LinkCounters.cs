@@ -1,0 +1,34 @@
+namespace Wirestack.Links;
+
+/// <summary>Per-device counters, named as <c>ethtool -S</c> and <c>ip -s link</c> show them (seed 004 §2.1).</summary>
+public sealed class LinkCounters
+{
+    public long RxPackets;
+    public long RxBytes;
+    public long TxPackets;
+    public long TxBytes;
+
+    /// <summary>Frames lost because the receive ring was full (<c>rx_missed_errors</c>).</summary>
+    public long RxMissed;
+
+    /// <summary>Receive FIFO overruns (<c>rx_fifo_errors</c>); the ring counts its overflows here too.</summary>
+    public long RxFifoErrors;
+
+    /// <summary>Packets the device refused to send (over MTU, link down).</summary>
+    public long TxDropped;
+
+    /// <summary>Packets dropped by the link's own queue (a rate-limited simulated wire).</summary>
+    public long TxQueueDrops;
+
+    public IReadOnlyDictionary<string, long> Snapshot() => new SortedDictionary<string, long>
+    {
+        ["rx_packets"] = RxPackets,
+        ["rx_bytes"] = RxBytes,
+        ["tx_packets"] = TxPackets,
+        ["tx_bytes"] = TxBytes,
+        ["rx_missed_errors"] = RxMissed,
+        ["rx_fifo_errors"] = RxFifoErrors,
+        ["tx_dropped"] = TxDropped,
+        ["tx_queue_drops"] = TxQueueDrops,
+    };
+}
