@@ -51,6 +51,37 @@ public readonly ref struct IPv4Packet
         return HeaderError.None;
     }
 
+    /// <summary>Like <see cref="TryCreate"/> for the datagram quoted inside an ICMP error (RFC 792), which is cut
+    /// short on purpose: the total length field may exceed the bytes present, and the view spans what is there.</summary>
+    public static HeaderError TryCreateTruncated(ReadOnlySpan<byte> bytes, out IPv4Packet packet)
+    {
+        packet = default;
+        if (bytes.Length < MinHeaderLength)
+        {
+            return HeaderError.Truncated;
+        }
+
+        if (bytes[0] >> 4 != 4)
+        {
+            return HeaderError.BadVersion;
+        }
+
+        int headerLength = (bytes[0] & 0x0F) * 4;
+        int totalLength = BinaryPrimitives.ReadUInt16BigEndian(bytes[2..]);
+        if (headerLength < MinHeaderLength || totalLength < headerLength)
+        {
+            return HeaderError.BadLength;
+        }
+
+        if (headerLength > bytes.Length)
+        {
+            return HeaderError.Truncated;
+        }
+
+        packet = new IPv4Packet(bytes[..Math.Min(totalLength, bytes.Length)]);
+        return HeaderError.None;
+    }
+
     /// <summary>RFC 791 §3.1, Options: type-length-value, except End of Option List (0) and No Operation (1), which
     /// are one byte. Options are skipped, but their lengths must hold together.</summary>
     private static HeaderError ValidateOptions(ReadOnlySpan<byte> options)

@@ -1,0 +1,599 @@
+// Segment arrival: RFC 9293 §3.10.7.3 (SYN-SENT) and §3.10.7.4 (every other state), with RFC 7323 PAWS and
+// RFC 5961's defences against blind resets and SYNs.
+using System.Net.Sockets;
+using Wirestack.Buffers;
+using Wirestack.Time;
+using Wirestack.Wire;
+
+namespace Wirestack.Tcp;
+
+public sealed partial class TcpConnection
+{
+    private Instant _lastReceived;
+    private bool _oooFin;
+    private SeqNumber _oooFinSeq;
+
+    /// <summary>A segment for this connection. <paramref name="payload"/> is lent for the call.</summary>
+    internal void OnSegment(in TcpHeader h, ReadOnlySpan<byte> payload, Instant now)
+    {
+        _lastReceived = now;
+        _keepProbes = 0;
+        if (State == TcpState.SynSent)
+        {
+            OnSegmentSynSent(h, payload, now);
+        }
+        else
+        {
+            OnSegmentSynchronized(h, payload, now);
+        }
+
+        ScheduleTimer();
+    }
+
+    /// <summary>RFC 9293 §3.10.7.3, SYN-SENT.</summary>
+    private void OnSegmentSynSent(in TcpHeader h, ReadOnlySpan<byte> payload, Instant now)
+    {
+        bool hasAck = h.Has(TcpFlags.Ack);
+        // first: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit is set) ... and discard".
+        if (hasAck && (h.AcknowledgmentNumber <= _iss || h.AcknowledgmentNumber > _sndNxt))
+        {
+            if (!h.Has(TcpFlags.Rst))
+            {
+                _layer.SendResetFor(Tuple, h.AcknowledgmentNumber, default, ack: false, now);
+            }
+
+            return;
+        }
+
+        if (h.Has(TcpFlags.Rst))
+        {
+            // second: RST with an acceptable ACK: "error: connection reset"; like BSD and Linux we report
+            // ConnectionRefused (ECONNREFUSED, seed 004 §1.3.1). Without an ACK it is dropped (RFC 5961 §3).
+            if (hasAck)
+            {
+                _layer.Counters.AttemptFails++;
+                Fail(SocketError.ConnectionRefused,
+                    $"connection refused: {Tuple.RemoteAddress}:{Tuple.RemotePort} answered the SYN with RST,ACK (no listener)", now);
+            }
+
+            return;
+        }
+
+        if (!h.Has(TcpFlags.Syn))
+        {
+            return; // fifth: "If neither of the SYN or RST bits is set, then drop the segment"
+        }
+
+        // fourth: SYN.
+        _irs = h.SequenceNumber;
+        _rcvNxt = h.SequenceNumber + 1;
+        _rcvAdvertisedEdge = _rcvNxt;
+        NegotiateFromSyn(h);
+        if (hasAck)
+        {
+            TakeRttSampleFromSyn(h, now);
+            _sndUna = h.AcknowledgmentNumber;
+            _sndWnd = (uint)h.Window << _sndScale;
+            _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
+            _sndWl1 = h.SequenceNumber;
+            _sndWl2 = h.AcknowledgmentNumber;
+            _rtoAt = null;
+            Retransmits = 0;
+            Congestion!.Initialize(Mss, now);
+            _layer.OnActiveEstablished(this);
+            SetState(TcpState.Established, now);
+            if (payload.Length > 0)
+            {
+                AcceptText(h.SequenceNumber + 1, payload, now);
+            }
+
+            SendAck(now);
+            Notify();
+            Output(now);
+            return;
+        }
+
+        // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, and send SYN,ACK with our ISS.
+        _sndWnd = h.Window;
+        _sndWl1 = h.SequenceNumber;
+        SetState(TcpState.SynReceived, now);
+        _rtoAt = null;
+        SendSynAck(now);
+    }
+
+    private void TakeRttSampleFromSyn(in TcpHeader h, Instant now)
+    {
+        if (Retransmits == 0 && SynTimes is { Count: > 0 })
+        {
+            Rtt.AddSample(now - SynTimes[^1]);
+        }
+        else if (Retransmits == 0 && _connectStart != default)
+        {
+            Rtt.AddSample(now - _connectStart);
+        }
+    }
+
+    /// <summary>RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states.</summary>
+    private void OnSegmentSynchronized(in TcpHeader h, ReadOnlySpan<byte> payload, Instant now)
+    {
+        bool rst = h.Has(TcpFlags.Rst);
+        bool syn = h.Has(TcpFlags.Syn);
+
+        // A retransmitted SYN in SYN-RECEIVED means our SYN-ACK was lost: send it again (Linux does).
+        if (State == TcpState.SynReceived && syn && !rst && !h.Has(TcpFlags.Ack) && h.SequenceNumber == _irs)
+        {
+            SendSynAck(now);
+            return;
+        }
+
+        // RFC 7323 §5.3 R1: PAWS. A segment whose TSval is older than TS.Recent is a duplicate from the past.
+        if (_tsEnabled && h.Options.HasTimestamp && !rst && unchecked((int)(h.Options.TsVal - _tsRecent)) < 0 &&
+            now - _tsRecentAge < TimeSpan.FromDays(24))
+        {
+            _layer.Counters.PAWSEstab++;
+            SendAck(now);
+            return;
+        }
+
+        // first: check sequence number.
+        if (!IsAcceptable(h, payload.Length))
+        {
+            if (!rst)
+            {
+                if (payload.Length > 0 && h.SequenceNumber < _rcvNxt && _sackEnabled)
+                {
+                    // RFC 2883 §4: report the duplicate with a D-SACK block.
+                    _dsack = new SackBlock(h.SequenceNumber, SeqNumber.Min(h.SequenceNumber + payload.Length, _rcvNxt));
+                    _hasDsack = true;
+                    _layer.Counters.TCPDSACKOldSent++;
+                }
+
+                if (State == TcpState.TimeWait && syn)
+                {
+                    return; // handled by the layer before it reaches here
+                }
+
+                SendAck(now);
+            }
+
+            return;
+        }
+
+        // RFC 7323 §4.3 (2): update TS.Recent when the segment covers Last.ACK.sent.
+        if (_tsEnabled && h.Options.HasTimestamp && h.SequenceNumber <= _lastAckSent)
+        {
+            _tsRecent = h.Options.TsVal;
+            _tsRecentAge = now;
+        }
+
+        // second: RST (RFC 5961 §3.2: only an exact match resets; otherwise a challenge ACK).
+        if (rst)
+        {
+            OnReset(h, now);
+            return;
+        }
+
+        // fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK, never a reset.
+        if (syn)
+        {
+            _layer.SendChallengeAck(this, now);
+            return;
+        }
+
+        // fifth: ACK.
+        if (!h.Has(TcpFlags.Ack))
+        {
+            return;
+        }
+
+        if (State == TcpState.SynReceived && !CompleteHandshake(h, now))
+        {
+            return;
+        }
+
+        if (!ProcessAck(h, payload.Length, now))
+        {
+            return;
+        }
+
+        if (State == TcpState.Closed)
+        {
+            return;
+        }
+
+        // seventh: segment text.
+        if (payload.Length > 0)
+        {
+            if (State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
+            {
+                if (IsOrphan && State != TcpState.Established)
+                {
+                    // Linux: data for a socket the user has closed: reset (TCPAbortOnData).
+                    _layer.Counters.TCPAbortOnData++;
+                    Abort(SocketError.ConnectionReset, "data arrived after close: reset sent", sendReset: true, now);
+                    return;
+                }
+
+                AcceptText(h.SequenceNumber, payload, now);
+            }
+        }
+
+        // eighth: FIN.
+        if (h.Has(TcpFlags.Fin))
+        {
+            SeqNumber finSeq = h.SequenceNumber + payload.Length;
+            if (finSeq == _rcvNxt)
+            {
+                OnFin(now);
+            }
+            else if (finSeq > _rcvNxt)
+            {
+                _oooFin = true;
+                _oooFinSeq = finSeq;
+            }
+        }
+
+        Output(now);
+    }
+
+    /// <summary>RFC 9293 §3.10.7.4 first check, the four cases of segment length and window.</summary>
+    private bool IsAcceptable(in TcpHeader h, int payloadLength)
+    {
+        int segLen = payloadLength + (h.Has(TcpFlags.Syn) ? 1 : 0) + (h.Has(TcpFlags.Fin) ? 1 : 0);
+        int wnd = Math.Max(0, _rcvAdvertisedEdge - _rcvNxt);
+        SeqNumber seq = h.SequenceNumber;
+        if (segLen == 0)
+        {
+            return wnd == 0 ? seq == _rcvNxt : seq.InRange(_rcvNxt, _rcvNxt + wnd) || seq == _rcvNxt;
+        }
+
+        if (wnd == 0)
+        {
+            // A zero window still takes a pure ACK/FIN at RCV.NXT (and RST); data is not accepted.
+            return seq == _rcvNxt && payloadLength == 0;
+        }
+
+        SeqNumber last = seq + (segLen - 1);
+        return seq.InRange(_rcvNxt, _rcvNxt + wnd) || last.InRange(_rcvNxt, _rcvNxt + wnd) ||
+               (seq < _rcvNxt && last >= _rcvNxt + wnd);
+    }
+
+    private void OnReset(in TcpHeader h, Instant now)
+    {
+        if (h.SequenceNumber != _rcvNxt)
+        {
+            // RFC 5961 §3.2: in the window but not exact: challenge ACK.
+            _layer.SendChallengeAck(this, now);
+            return;
+        }
+
+        switch (State)
+        {
+            case TcpState.SynReceived when Listener is not null:
+                // RFC 9293 §3.10.7.4: a passive open returns to LISTEN; the half-open connection just goes.
+                _layer.Counters.AttemptFails++;
+                Fail(SocketError.Success, null, now);
+                return;
+            case TcpState.SynReceived:
+                _layer.Counters.AttemptFails++;
+                Fail(SocketError.ConnectionRefused, "connection refused: reset during simultaneous open", now);
+                return;
+            case TcpState.Established:
+            case TcpState.FinWait1:
+            case TcpState.FinWait2:
+            case TcpState.CloseWait:
+                _layer.Counters.EstabResets++;
+                Fail(SocketError.ConnectionReset, ResetExplanation(), now);
+                return;
+            case TcpState.TimeWait when _layer.Settings.Rfc1337:
+                return; // RFC 1337 §3 (TIME-WAIT assassination): ignore RST in TIME-WAIT
+            default:
+                Fail(SocketError.Success, null, now);
+                return;
+        }
+    }
+
+    private string ResetExplanation()
+    {
+        string state = State.SsName();
+        return _everHadData || SendQueued > 0
+            ? $"connection reset by peer in {state} (the peer had no such connection or aborted it; {SendQueued} bytes unacknowledged)"
+            : $"connection reset by peer in {state}";
+    }
+
+    private bool _everHadData;
+
+    /// <summary>SYN-RECEIVED, ACK arrives (RFC 9293 §3.10.7.4 fifth): "If SND.UNA &lt; SEG.ACK =&lt; SND.NXT, then
+    /// enter ESTABLISHED"; otherwise reset. A passive open also needs room in the accept queue (seed 004 §1.4).</summary>
+    private bool CompleteHandshake(in TcpHeader h, Instant now)
+    {
+        if (!(h.AcknowledgmentNumber > _sndUna && h.AcknowledgmentNumber <= _sndNxt))
+        {
+            _layer.SendResetFor(Tuple, h.AcknowledgmentNumber, default, ack: false, now);
+            return false;
+        }
+
+        if (Listener is not null && !_layer.TryQueueForAccept(this, now))
+        {
+            return false; // accept queue full: the ACK is dropped (or the connection reset), as Linux does
+        }
+
+        TakeRttSampleFromSyn(h, now);
+        _sndUna = h.AcknowledgmentNumber;
+        _sndWnd = (uint)h.Window << _sndScale;
+        _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
+        _sndWl1 = h.SequenceNumber;
+        _sndWl2 = h.AcknowledgmentNumber;
+        _rtoAt = null;
+        Retransmits = 0;
+        Congestion!.Initialize(Mss, now);
+        SetState(TcpState.Established, now);
+        Notify();
+        return true;
+    }
+
+    /// <summary>RFC 9293 §3.10.7.4 fifth, the synchronized states; RFC 5961 §5.2 ACK validation. Returns false when
+    /// the segment is to be dropped.</summary>
+    private bool ProcessAck(in TcpHeader h, int payloadLength, Instant now)
+    {
+        SeqNumber ack = h.AcknowledgmentNumber;
+        if (ack > _sndMax)
+        {
+            // "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an ACK, drop the segment".
+            _layer.Counters.TCPACKSkippedChallenge++;
+            SendAck(now);
+            return false;
+        }
+
+        if (ack < _sndUna - (int)Math.Min(_maxSndWnd, int.MaxValue))
+        {
+            // RFC 5961 §5.2: too old to be acceptable: challenge ACK and drop.
+            _layer.SendChallengeAck(this, now);
+            return false;
+        }
+
+        uint scaledWindow = (uint)h.Window << _sndScale;
+        if (ack > _sndUna)
+        {
+            OnNewAck(h, ack, now);
+        }
+        else if (ack == _sndUna && payloadLength == 0 && !h.Has(TcpFlags.Fin) && scaledWindow == _sndWnd && _sndMax > _sndUna)
+        {
+            OnDuplicateAck(h, now);
+        }
+        else if (_sackEnabled && h.Options.SackCount > 0)
+        {
+            UpdateScoreboard(h, now);
+        }
+
+        // RFC 9293 §3.10.7.4: update the send window when the segment is newer (SND.WL1/SND.WL2 rule).
+        if (_sndWl1 < h.SequenceNumber || (_sndWl1 == h.SequenceNumber && _sndWl2 <= ack))
+        {
+            bool opened = _sndWnd == 0 && scaledWindow > 0;
+            _sndWnd = scaledWindow;
+            _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
+            _sndWl1 = h.SequenceNumber;
+            _sndWl2 = ack;
+            if (opened)
+            {
+                _persistAt = null;
+                _probesOut = 0;
+                _probeStart = null;
+                Trace?.Add(new TcpTraceEvent(now, "window", $"peer window opened to {scaledWindow}"));
+            }
+        }
+
+        _probesOut = 0; // Linux: any acceptable ACK shows the peer is alive
+        return AfterAckStateChanges(now);
+    }
+
+    /// <summary>FIN-WAIT-1 / CLOSING / LAST-ACK transitions once our FIN is acknowledged.</summary>
+    private bool AfterAckStateChanges(Instant now)
+    {
+        bool finAcked = _finSent && _sndUna > _finSeq;
+        switch (State)
+        {
+            case TcpState.FinWait1 when finAcked:
+                SetState(TcpState.FinWait2, now);
+                if (IsOrphan)
+                {
+                    _waitAt = now + _layer.Settings.FinTimeout;
+                }
+
+                break;
+            case TcpState.Closing when finAcked:
+                EnterTimeWait(now);
+                return false;
+            case TcpState.LastAck when finAcked:
+                Fail(SocketError.Success, null, now);
+                return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>In-order and out-of-order data (RFC 9293 §3.10.7.4 seventh), trimmed to the window.</summary>
+    private void AcceptText(SeqNumber seq, ReadOnlySpan<byte> payload, Instant now)
+    {
+        _everHadData = true;
+        // Trim what is already received.
+        if (seq < _rcvNxt)
+        {
+            int skip = _rcvNxt - seq;
+            if (skip >= payload.Length)
+            {
+                SendAck(now);
+                return;
+            }
+
+            payload = payload[skip..];
+            seq = _rcvNxt;
+        }
+
+        // Trim what lies beyond the window we advertised.
+        int room = Math.Max(0, _rcvAdvertisedEdge - seq);
+        if (payload.Length > room)
+        {
+            payload = payload[..room];
+        }
+
+        if (payload.Length == 0)
+        {
+            _layer.Counters.TCPZeroWindowDrop++;
+            SendAck(now);
+            return;
+        }
+
+        if (seq == _rcvNxt)
+        {
+            _receiveQueue ??= new ByteQueue(_layer.Budget, BudgetCause.ReceiveBuffer);
+            int accepted = _receiveQueue.Write(payload);
+            if (accepted < payload.Length)
+            {
+                _layer.Counters.TCPRcvQDrop++;
+            }
+
+            _rcvNxt += accepted;
+            bool filledHole = false;
+            if (_ooo is not null && !_ooo.IsEmpty)
+            {
+                int moved = _ooo.Drain(_rcvNxt, _receiveQueue);
+                _rcvNxt += moved;
+                filledHole = true;
+            }
+
+            if (_oooFin && _oooFinSeq == _rcvNxt)
+            {
+                _oooFin = false;
+                OnFin(now);
+                return;
+            }
+
+            Notify();
+            if (accepted == 0)
+            {
+                SendAck(now);
+                return;
+            }
+
+            ScheduleAck(accepted, filledHole, now);
+            return;
+        }
+
+        // Out of order: keep it (bounded) and send an immediate duplicate ACK with SACK blocks (RFC 5681 §4.2).
+        _ooo ??= new ReassemblyQueue(_layer.Budget);
+        int stored = _ooo.Insert(_rcvNxt, seq, payload);
+        if (stored > 0)
+        {
+            _layer.Counters.TCPOFOQueue++;
+        }
+        else if (payload.Length > 0)
+        {
+            _layer.Counters.TCPOFODrop++;
+        }
+
+        SendAck(now);
+    }
+
+    /// <summary>RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment, and otherwise
+    /// within the delayed-ACK time; at once when a hole was filled (RFC 5681 §4.2).</summary>
+    private void ScheduleAck(int bytes, bool filledHole, Instant now)
+    {
+        _unackedSegments += bytes >= Mss ? 2 : 1;
+        if (filledHole || _unackedSegments >= 3 || _quickAcks > 0)
+        {
+            if (_quickAcks > 0)
+            {
+                _quickAcks--;
+            }
+
+            SendAck(now);
+            return;
+        }
+
+        _delAckAt ??= now + _layer.Settings.DelayedAck;
+    }
+
+    private int _quickAcks = 16; // Linux starts in quick-ACK mode so slow start is not held back by delayed ACKs
+
+    /// <summary>RFC 9293 §3.10.7.4 eighth: the FIN is in order.</summary>
+    private void OnFin(Instant now)
+    {
+        _rcvNxt += 1;
+        _finReceived = true;
+        SendAck(now);
+        switch (State)
+        {
+            case TcpState.SynReceived:
+            case TcpState.Established:
+                SetState(TcpState.CloseWait, now);
+                break;
+            case TcpState.FinWait1:
+                if (_finSent && _sndUna > _finSeq)
+                {
+                    EnterTimeWait(now);
+                }
+                else
+                {
+                    SetState(TcpState.Closing, now);
+                }
+
+                break;
+            case TcpState.FinWait2:
+                EnterTimeWait(now);
+                break;
+            case TcpState.TimeWait:
+                _waitAt = now + _layer.Settings.TimeWait; // restart the 2 MSL timeout
+                break;
+        }
+
+        Notify();
+    }
+
+    private void EnterTimeWait(Instant now)
+    {
+        SetState(TcpState.TimeWait, now);
+        ReleaseBuffers();
+        _rtoAt = null;
+        _delAckAt = null;
+        _persistAt = null;
+        _keepAt = null;
+        _waitAt = now + _layer.Settings.TimeWait;
+        _layer.Counters.TW++;
+        Notify();
+        ScheduleTimer();
+    }
+
+    /// <summary>TIME-WAIT: a segment arrives (handled before the general rules: RFC 9293 §3.10.7.4 and RFC 1337).</summary>
+    internal void OnSegmentInTimeWait(in TcpHeader h, int payloadLength, Instant now)
+    {
+        if (h.Has(TcpFlags.Rst))
+        {
+            if (!_layer.Settings.Rfc1337 && h.SequenceNumber == _rcvNxt)
+            {
+                Fail(SocketError.Success, null, now);
+            }
+
+            return;
+        }
+
+        if (h.Has(TcpFlags.Fin))
+        {
+            // the peer did not see our ACK of its FIN: ACK again and restart 2 MSL
+            SendAck(now);
+            _waitAt = now + _layer.Settings.TimeWait;
+            ScheduleTimer();
+            return;
+        }
+
+        if (payloadLength > 0 || !h.Has(TcpFlags.Ack) || h.SequenceNumber != _rcvNxt)
+        {
+            SendAck(now);
+        }
+    }
+
+    /// <summary>Whether a SYN arriving in TIME-WAIT may start a new incarnation (RFC 6191 / RFC 9293 §3.6.1 note):
+    /// its sequence number is beyond the old connection's, or its timestamp is newer.</summary>
+    internal bool AcceptsNewIncarnation(in TcpHeader syn) =>
+        syn.SequenceNumber > _rcvNxt || (_tsEnabled && syn.Options.HasTimestamp && unchecked((int)(syn.Options.TsVal - _tsRecent)) > 0);
+}

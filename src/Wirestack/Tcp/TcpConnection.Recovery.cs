@@ -1,0 +1,266 @@
+// Acknowledgment processing and loss recovery: RFC 5681 (fast retransmit), RFC 6582 (NewReno), RFC 2018 / RFC 6675
+// (SACK-based recovery), RFC 2883 (D-SACK), RFC 6298 (RTT samples, Karn) and RFC 7323 §4 (RTTM).
+using Wirestack.Time;
+using Wirestack.Wire;
+
+namespace Wirestack.Tcp;
+
+public sealed partial class TcpConnection
+{
+    private readonly SackScoreboard? _sack = new();
+    private bool _inRecovery;
+    private SeqNumber _recoveryPoint;
+    private SeqNumber _highRxt;
+    private int _dupAcks;
+
+    public bool InRecovery => _inRecovery;
+
+    /// <summary>Bytes sent and not yet acknowledged (FlightSize, RFC 5681 §2).</summary>
+    public int FlightSize => _sndMax - _sndUna;
+
+    /// <summary>SEG.ACK advanced: free acknowledged data, sample the RTT, grow or recover the window.</summary>
+    private void OnNewAck(in TcpHeader h, SeqNumber ack, Instant now)
+    {
+        int acked = ack - _sndUna;
+        int dataAcked = acked;
+        if (_finSent && ack > _finSeq)
+        {
+            dataAcked -= 1; // the FIN's sequence number carries no data
+        }
+
+        dataAcked = Math.Min(dataAcked, SendQueued);
+        if (dataAcked > 0)
+        {
+            _sendQueue!.Discard(dataAcked);
+            if (_sendQueue.Length == 0)
+            {
+                _sendQueue.Clear();
+            }
+        }
+
+        int flightBefore = FlightSize;
+        _sndUna = ack;
+        if (_sndNxt < _sndUna)
+        {
+            _sndNxt = _sndUna;
+        }
+
+        TimeSpan? sample = TakeRttSample(h, ack, now);
+        if (sample is { } rtt)
+        {
+            Rtt.AddSample(rtt);
+        }
+
+        Retransmits = 0;
+        _firstRexmitAt = null;
+        Rtt.ResetBackoff();
+        _rtoAt = _sndMax > _sndUna ? now + Rtt.CurrentRto : null; // RFC 6298 §5.3 restart, §5.2 stop
+
+        if (_sackEnabled)
+        {
+            _sack!.OnCumulativeAck(ack);
+            if (h.Options.SackCount > 0)
+            {
+                UpdateScoreboard(h, now);
+            }
+        }
+
+        if (_inRecovery)
+        {
+            OnAckInRecovery(ack, acked, now);
+        }
+        else
+        {
+            _dupAcks = 0;
+            Congestion!.OnAck(acked, flightBefore, sample, now);
+        }
+
+        if (SendSpace > 0)
+        {
+            Notify();
+        }
+    }
+
+    private TimeSpan? TakeRttSample(in TcpHeader h, SeqNumber ack, Instant now)
+    {
+        if (_tsEnabled && h.Options.HasTimestamp && h.Options.TsEcr != 0)
+        {
+            // RFC 7323 §4.1: RTT = now - TSecr, from any ACK that advances the left edge.
+            uint ms = unchecked(TsNow() - h.Options.TsEcr);
+            if (ms < 120_000)
+            {
+                return TimeSpan.FromMilliseconds(Math.Max(ms, 1));
+            }
+        }
+        else if (_rttTiming && ack > _rttSeq)
+        {
+            _rttTiming = false;
+            return now - _rttStart;
+        }
+
+        return null;
+    }
+
+    /// <summary>RFC 5681 §3.2 / RFC 6675 §5: count duplicate ACKs and enter recovery at the third (or when SACK
+    /// information shows the first segment lost).</summary>
+    private void OnDuplicateAck(in TcpHeader h, Instant now)
+    {
+        _dupAcks++;
+        bool sackSaysLost = false;
+        if (_sackEnabled && h.Options.SackCount > 0)
+        {
+            UpdateScoreboard(h, now);
+            sackSaysLost = _sack!.IsLost(_sndUna, Mss);
+        }
+
+        if (_inRecovery)
+        {
+            if (_sackEnabled)
+            {
+                SackRecoveryOutput(now);
+            }
+            else
+            {
+                // RFC 6582 §3.2 step 4: inflate by one segment per further duplicate ACK.
+                Congestion!.Cwnd += Mss;
+                Output(now);
+            }
+
+            return;
+        }
+
+        // RFC 6582 §3.2 step 1 / RFC 6675 §5 (via RecoveryPoint): no new recovery for losses in a window already
+        // recovered from.
+        if ((_dupAcks >= 3 || sackSaysLost) && _sndUna >= _recoveryPoint)
+        {
+            EnterRecovery(now);
+        }
+    }
+
+    private void UpdateScoreboard(in TcpHeader h, Instant now)
+    {
+        Span<SackBlock> blocks = stackalloc SackBlock[4];
+        int n = Math.Min(h.Options.SackCount, 4);
+        for (int i = 0; i < n; i++)
+        {
+            blocks[i] = h.Options.Sacks[i];
+        }
+
+        _sack!.Update(h.AcknowledgmentNumber, _sndMax, blocks[..n], out bool isDsack);
+        if (isDsack)
+        {
+            _layer.Counters.TCPDSACKRecv++;
+        }
+
+        if (!_inRecovery && _sndUna >= _recoveryPoint && _sack.IsLost(_sndUna, Mss))
+        {
+            EnterRecovery(now);
+        }
+    }
+
+    /// <summary>RFC 6675 §5 / RFC 6582 §3.2 step 2: fast retransmit and enter fast recovery.</summary>
+    private void EnterRecovery(Instant now)
+    {
+        _inRecovery = true;
+        _recoveryPoint = _sndMax;
+        _highRxt = _sndUna;
+        int flight = FlightSize;
+        Congestion!.OnCongestionEvent(flight, now);
+        _layer.Counters.TCPFastRetrans++;
+        Trace?.Add(new TcpTraceEvent(now, "recovery", $"enter at {_sndUna.Value} (cwnd {Congestion.Cwnd}, ssthresh {Congestion.Ssthresh})"));
+        if (_sackEnabled)
+        {
+            _layer.Counters.TCPSACKRecovery++;
+            RetransmitRange(_sndUna, Mss, now);
+            SackRecoveryOutput(now);
+        }
+        else
+        {
+            _layer.Counters.TCPRenoRecovery++;
+            RetransmitRange(_sndUna, Mss, now);
+            Congestion.Cwnd = Congestion.Ssthresh + 3 * Mss;
+        }
+    }
+
+    private void OnAckInRecovery(SeqNumber ack, int acked, Instant now)
+    {
+        if (ack >= _recoveryPoint)
+        {
+            // RFC 6582 §3.2 step 3 / RFC 6675 §5: full acknowledgment ends recovery; deflate the window.
+            _inRecovery = false;
+            _dupAcks = 0;
+            Congestion!.OnRecoveryComplete(now);
+            Congestion.Cwnd = Math.Min(Congestion.Cwnd, Math.Max(FlightSize + Mss, 2 * Mss));
+            Trace?.Add(new TcpTraceEvent(now, "recovery", $"exit at {ack.Value} (cwnd {Congestion.Cwnd})"));
+            return;
+        }
+
+        if (_sackEnabled)
+        {
+            SackRecoveryOutput(now);
+            return;
+        }
+
+        // RFC 6582 §3.2 step 5, partial acknowledgment: retransmit the next unacknowledged segment, deflate by
+        // the amount acknowledged and add back one segment.
+        RetransmitRange(_sndUna, Mss, now);
+        Congestion!.Cwnd = Math.Max(Mss, Congestion.Cwnd - acked + Mss);
+    }
+
+    /// <summary>RFC 6675 §5 steps (C): while cwnd - pipe &gt;= 1 SMSS, send NextSeg().</summary>
+    private void SackRecoveryOutput(Instant now)
+    {
+        for (int guard = 0; guard < 256; guard++)
+        {
+            if (_highRxt < _sndUna)
+            {
+                _highRxt = _sndUna;
+            }
+
+            int pipe = _sack!.Pipe(_sndUna, _sndMax, _highRxt, Mss);
+            if (Congestion!.Cwnd - pipe < Mss)
+            {
+                return;
+            }
+
+            bool found = _sack.NextSegment(_sndUna, _sndMax, _highRxt, Mss, out SeqNumber seq, out int len, out bool rule3);
+            if (found && !rule3)
+            {
+                RetransmitRange(seq, len, now); // rule 1: lost and not yet retransmitted
+                continue;
+            }
+
+            if (SendOne(now))
+            {
+                continue; // rule 2: new data
+            }
+
+            if (found)
+            {
+                RetransmitRange(seq, len, now); // rule 3
+                continue;
+            }
+
+            return;
+        }
+    }
+
+    /// <summary>Retransmits up to <paramref name="len"/> bytes at <paramref name="seq"/> (or the FIN there).</summary>
+    private void RetransmitRange(SeqNumber seq, int len, Instant now)
+    {
+        SeqNumber dataEnd = _sndUna + SendQueued;
+        int dataLen = Math.Min(len, Math.Max(0, dataEnd - seq));
+        bool fin = _finSent && seq + dataLen == _finSeq && dataLen < len;
+        if (dataLen == 0 && !fin)
+        {
+            _highRxt = SeqNumber.Max(_highRxt, seq + len);
+            return;
+        }
+
+        CountRetransmission(seq, dataLen, now);
+        TcpFlags flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
+        Transmit(seq, flags, 0, default, dataLen, seq - _sndUna, now);
+        _highRxt = SeqNumber.Max(_highRxt, seq + dataLen + (fin ? 1 : 0));
+        _rtoAt ??= now + Rtt.CurrentRto;
+    }
+}

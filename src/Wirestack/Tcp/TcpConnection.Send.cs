@@ -1,0 +1,463 @@
+// Output: opening handshakes, segmentation, Nagle and sender-side silly-window avoidance, ACKs and resets.
+using System.Net.Sockets;
+using Wirestack.Buffers;
+using Wirestack.Tcp.Congestion;
+using Wirestack.Time;
+using Wirestack.Wire;
+
+namespace Wirestack.Tcp;
+
+public sealed partial class TcpConnection
+{
+    private SackBlock _dsack;
+    private bool _hasDsack;
+    private bool _rttTiming;
+    private SeqNumber _rttSeq;
+    private Instant _rttStart;
+    private int _unackedSegments;   // full segments received since the last ACK we sent
+
+    /// <summary>RFC 9293 §3.10.1 OPEN, active: choose the ISS, send SYN, enter SYN-SENT.</summary>
+    internal void OpenActive(FourTuple tuple, Instant now)
+    {
+        Tuple = tuple;
+        InitializeSequence(now);
+        _sndUna = _iss;
+        _sndNxt = _iss;
+        _sndMax = _iss;
+        SynTimes = [];
+        SetState(TcpState.SynSent, now);
+        _connectStart = now;
+        SendSyn(now);
+    }
+
+    /// <summary>RFC 9293 §3.10.7.2 LISTEN, SYN arrives: record the peer's ISN and options, send SYN-ACK, enter
+    /// SYN-RECEIVED.</summary>
+    internal void OpenPassive(TcpListener listener, in TcpHeader syn, FourTuple tuple, Instant now)
+    {
+        Tuple = tuple;
+        Listener = listener;
+        InitializeSequence(now);
+        _sndUna = _iss;
+        _sndNxt = _iss;
+        _sndMax = _iss;
+        _irs = syn.SequenceNumber;
+        _rcvNxt = syn.SequenceNumber + 1;
+        NegotiateFromSyn(syn);
+        _sndWnd = syn.Window; // RFC 7323 §2.2: the window in a SYN is never scaled
+        _sndWl1 = syn.SequenceNumber;
+        _sndWl2 = _iss;
+        SetState(TcpState.SynReceived, now);
+        _connectStart = now;
+        SendSynAck(now);
+    }
+
+    private void InitializeSequence(Instant now)
+    {
+        _iss = _layer.NextIsn(Tuple, now);
+        _tsOffset = (uint)_layer.Random.Next();
+        AdvertisedMss = ComputeAdvertisedMss();
+        Mss = Math.Min(536, AdvertisedMss);
+        Congestion = CongestionControl.Create(_layer.Settings.CongestionControl);
+        Rtt = new RttEstimator(_layer.Settings.InitialRto, _layer.Settings.MinRto, _layer.Settings.MaxRto);
+    }
+
+    private int ComputeAdvertisedMss()
+    {
+        int mtu = _layer.Ip.MtuFor(Tuple.RemoteAddress);
+        int mss = mtu - IPv4Header.Length - TcpSegment.MinHeaderLength;
+        if (MaxSegmentOption > 0)
+        {
+            mss = Math.Min(mss, MaxSegmentOption);
+        }
+
+        return Math.Clamp(mss, 88, 65495);
+    }
+
+    /// <summary>RFC 7323 §2.2/§3.2 and RFC 2018 §2: options are in effect only when both SYNs carry them.</summary>
+    private void NegotiateFromSyn(in TcpHeader syn)
+    {
+        TcpSettings settings = _layer.Settings;
+        // RFC 9293 §3.7.1: without an MSS option the peer's MSS is 536; Linux floors it at tcp_min_snd_mss.
+        int peerMss = syn.Options.Mss ?? 536;
+        _peerMss = Math.Max(peerMss, settings.MinSendMss);
+        _wsEnabled = settings.WindowScaling && syn.Options.WindowScale.HasValue;
+        _sndScale = _wsEnabled ? syn.Options.WindowScale!.Value : 0;
+        _rcvScale = _wsEnabled ? ChooseReceiveScale() : 0;
+        _tsEnabled = settings.Timestamps && syn.Options.HasTimestamp;
+        if (_tsEnabled)
+        {
+            _tsRecent = syn.Options.TsVal;
+        }
+
+        _sackEnabled = settings.Sack && syn.Options.SackPermitted;
+        UpdateMss();
+    }
+
+    private void UpdateMss()
+    {
+        // RFC 9293 §3.7.1: the payload per segment is the smaller MSS less the options every segment carries.
+        int mss = Math.Min(_peerMss, AdvertisedMss) - (_tsEnabled ? 12 : 0);
+        Mss = Math.Max(mss, _layer.Settings.MinSendMss);
+        Congestion?.OnMssChanged(Mss);
+    }
+
+    private int ChooseReceiveScale()
+    {
+        int space = Math.Max(ReceiveLimit, _layer.Settings.ReceiveBufferMax / 2);
+        int scale = 0;
+        while (scale < TcpOptions.MaxWindowScale && (65535 << scale) < space)
+        {
+            scale++;
+        }
+
+        return scale;
+    }
+
+    private TcpOptions SynOptions(bool reply, in TcpHeader? peerSyn)
+    {
+        TcpSettings settings = _layer.Settings;
+        var options = new TcpOptions { Mss = (ushort)AdvertisedMss };
+        if (reply)
+        {
+            if (_wsEnabled) options.WindowScale = (byte)_rcvScale;
+            if (_sackEnabled) options.SackPermitted = true;
+            if (_tsEnabled) { options.HasTimestamp = true; options.TsVal = TsNow(); options.TsEcr = _tsRecent; }
+        }
+        else
+        {
+            if (settings.WindowScaling) options.WindowScale = (byte)ChooseReceiveScale();
+            if (settings.Sack) options.SackPermitted = true;
+            if (settings.Timestamps) { options.HasTimestamp = true; options.TsVal = TsNow(); }
+        }
+
+        return options;
+    }
+
+    private uint TsNow() => unchecked((uint)_layer.NowMilliseconds + _tsOffset);
+
+    private void SendSyn(Instant now)
+    {
+        SynTimes?.Add(now);
+        TcpOptions options = SynOptions(reply: false, null);
+        Transmit(_iss, TcpFlags.Syn, SynWindow(), options, 0, 0, now);
+        _sndNxt = _iss + 1;
+        _sndMax = SeqNumber.Max(_sndMax, _sndNxt);
+        ArmRetransmit(now);
+    }
+
+    private void SendSynAck(Instant now)
+    {
+        TcpOptions options = SynOptions(reply: true, null);
+        Transmit(_iss, TcpFlags.Syn | TcpFlags.Ack, SynWindow(), options, 0, 0, now);
+        _sndNxt = _iss + 1;
+        _sndMax = SeqNumber.Max(_sndMax, _sndNxt);
+        ArmRetransmit(now);
+    }
+
+    private ushort SynWindow() => (ushort)Math.Min(ReceiveLimit, 65535);
+
+    /// <summary>Bytes of receive buffer free for new data.</summary>
+    private int ReceiveWindowAvailable() => Math.Max(0, ReceiveLimit - ReceiveQueued - OutOfOrderBytes);
+
+    /// <summary>The window to advertise now (RFC 9293 §3.8.6.2.2, receiver-side SWS avoidance): the right edge only
+    /// moves right, and only by at least min(buffer/2, MSS) at a time.</summary>
+    private uint CurrentReceiveWindow()
+    {
+        int free = ReceiveWindowAvailable();
+        SeqNumber proposedEdge = _rcvNxt + free;
+        int grow = proposedEdge - _rcvAdvertisedEdge;
+        if (grow > 0 && grow >= Math.Min(ReceiveLimit / 2, Mss) || _rcvAdvertisedEdge < _rcvNxt)
+        {
+            _rcvAdvertisedEdge = SeqNumber.Max(proposedEdge, _rcvNxt);
+        }
+
+        int window = Math.Max(0, _rcvAdvertisedEdge - _rcvNxt);
+        uint max = (uint)65535 << _rcvScale;
+        return Math.Min((uint)window, max);
+    }
+
+    /// <summary>Sends whatever the windows, Nagle and the state allow (RFC 9293 §3.10.2, RFC 5681, RFC 6675).</summary>
+    internal void Output(Instant now)
+    {
+        if (State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck or TcpState.Closing))
+        {
+            return;
+        }
+
+        if (_inRecovery && _sackEnabled)
+        {
+            SackRecoveryOutput(now);
+            return;
+        }
+
+        int sent = 0;
+        while (sent < 256 && SendOne(now))
+        {
+            sent++;
+        }
+
+        ArmPersistIfNeeded(now);
+    }
+
+    /// <summary>Sends one segment of new (or go-back-N) data or the FIN; false when nothing may go now.</summary>
+    private bool SendOne(Instant now)
+    {
+        SeqNumber dataEnd = _sndUna + SendQueued;
+        if (_finSent && _sndUna > _finSeq)
+        {
+            return false; // FIN acknowledged: nothing left
+        }
+
+        int avail = dataEnd - _sndNxt;
+        uint window = Math.Min((uint)Congestion!.Cwnd, _sndWnd);
+        SeqNumber edge = _sndUna + (int)Math.Min(window, int.MaxValue);
+        int usable = Math.Max(0, edge - _sndNxt);
+
+        if (avail > 0)
+        {
+            int len = Math.Min(Math.Min(Mss, avail), usable);
+            if (len <= 0)
+            {
+                return false;
+            }
+
+            bool inFlight = _sndNxt != _sndUna;
+            bool isLast = len == avail;
+            if (len < Mss)
+            {
+                // RFC 9293 §3.7.4 Nagle (MUST-... as in RFC 1122 §4.2.3.4): hold a small segment while data is unacknowledged.
+                bool nagleOk = NoDelay || !inFlight || _sndNxt < _sndMax;
+                // RFC 9293 §3.8.6.2.1 sender SWS avoidance: send only a full segment, everything left when allowed,
+                // or at least half the largest window the peer has offered.
+                bool swsOk = (isLast && nagleOk) || len >= (int)(_maxSndWnd / 2);
+                if (!swsOk)
+                {
+                    return false;
+                }
+            }
+
+            TcpFlags flags = TcpFlags.Ack;
+            if (isLast)
+            {
+                flags |= TcpFlags.Psh;
+            }
+
+            bool withFin = _finQueued && isLast && len < usable + 1;
+            SendData(_sndNxt, len, flags, withFin, now);
+            return true;
+        }
+
+        if (_finQueued && avail == 0 && (!_finSent || _sndNxt == _finSeq))
+        {
+            SendData(_sndNxt, 0, TcpFlags.Ack, withFin: true, now);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Sends [seq, seq+len) from the send queue, optionally with FIN, and advances SND.NXT/SND.MAX.</summary>
+    private void SendData(SeqNumber seq, int len, TcpFlags flags, bool withFin, Instant now)
+    {
+        if (withFin)
+        {
+            flags |= TcpFlags.Fin;
+        }
+
+        bool retransmission = seq < _sndMax;
+        if (retransmission)
+        {
+            CountRetransmission(seq, len, now);
+        }
+        else if (!_rttTiming && !_tsEnabled)
+        {
+            _rttTiming = true;
+            _rttSeq = seq;
+            _rttStart = now;
+        }
+
+        Transmit(seq, flags, 0, default, len, seq - _sndUna, now);
+        SeqNumber end = seq + len;
+        if (withFin)
+        {
+            _finSent = true;
+            _finSeq = end;
+            end += 1;
+        }
+
+        if (seq == _sndNxt)
+        {
+            _sndNxt = end;
+        }
+
+        _sndMax = SeqNumber.Max(_sndMax, end);
+        ArmRetransmit(now);
+    }
+
+    private void CountRetransmission(SeqNumber seq, int len, Instant now)
+    {
+        _layer.Counters.RetransSegs++;
+        TotalRetransmits++;
+        if (_rttTiming && _rttSeq >= seq)
+        {
+            _rttTiming = false; // RFC 6298 §3 (Karn): no sample from a retransmitted segment
+        }
+
+        Trace?.Add(new TcpTraceEvent(now, "rexmit", $"seq {seq.Value} len {len} ({(_inRecovery ? "recovery" : "timeout")})"));
+    }
+
+    /// <summary>Sends a bare ACK now (with SACK blocks when out-of-order data is held).</summary>
+    internal void SendAck(Instant now)
+    {
+        if (State is TcpState.Closed or TcpState.Listen or TcpState.SynSent)
+        {
+            return;
+        }
+
+        Transmit(_sndNxt, TcpFlags.Ack, 0, default, 0, 0, now);
+    }
+
+    /// <summary>RFC 9293 §3.10.7.4: a reset for this connection (sequence <paramref name="seq"/>).</summary>
+    internal void SendReset(SeqNumber seq, Instant now)
+    {
+        _layer.Counters.OutRsts++;
+        Transmit(seq, TcpFlags.Rst | TcpFlags.Ack, 0, default, 0, 0, now, noWindow: true);
+    }
+
+    /// <summary>Builds and sends one segment. For data, <paramref name="queueOffset"/> is where the payload
+    /// starts in the send queue. <paramref name="synWindow"/> non-zero means a SYN (unscaled window, given options).</summary>
+    private void Transmit(SeqNumber seq, TcpFlags flags, ushort synWindow, in TcpOptions synOptions, int len, int queueOffset,
+        Instant now, bool noWindow = false)
+    {
+        bool isSyn = (flags & TcpFlags.Syn) != 0;
+        TcpOptions options = isSyn ? synOptions : default;
+        if (!isSyn && (flags & TcpFlags.Rst) == 0)
+        {
+            AddSegmentOptions(ref options);
+        }
+
+        if ((flags & TcpFlags.Rst) == 0 && State != TcpState.SynSent || (flags & TcpFlags.Syn) != 0 && (flags & TcpFlags.Ack) != 0)
+        {
+            flags |= TcpFlags.Ack;
+        }
+
+        if (State == TcpState.SynSent && isSyn)
+        {
+            flags &= ~TcpFlags.Ack;
+        }
+
+        ushort window = 0;
+        if (isSyn)
+        {
+            window = synWindow;
+        }
+        else if (!noWindow)
+        {
+            uint wnd = CurrentReceiveWindow();
+            window = (ushort)Math.Min(65535u, wnd >> _rcvScale);
+            if (window == 0)
+            {
+                _layer.Counters.TCPToZeroWindowAdv += _lastAdvertisedZero ? 0 : 1;
+                _lastAdvertisedZero = true;
+            }
+            else if (_lastAdvertisedZero)
+            {
+                _lastAdvertisedZero = false;
+                _layer.Counters.TCPFromZeroWindowAdv++;
+            }
+        }
+
+        var header = new TcpHeader
+        {
+            SourcePort = Tuple.LocalPort,
+            DestinationPort = Tuple.RemotePort,
+            SequenceNumber = seq,
+            AcknowledgmentNumber = (flags & TcpFlags.Ack) != 0 ? _rcvNxt : default,
+            Flags = flags,
+            Window = window,
+            Options = options,
+        };
+
+        int headerLength = header.Length;
+        if (!_layer.Ip.TryRentPacket(headerLength + len, out PacketBuffer? packet))
+        {
+            // ENOBUFS on output: the segment is lost like a dropped packet; the retransmission timer covers it.
+            _layer.Counters.TCPAbortOnMemory += 0;
+            _layer.OutputNoBuffers++;
+            return;
+        }
+
+        if (len > 0)
+        {
+            Span<byte> payload = packet!.Append(len);
+            _sendQueue!.Peek(queueOffset, payload);
+        }
+
+        packet!.Prepend(headerLength);
+        header.WriteTo(packet.Span, Tuple.LocalAddress, Tuple.RemoteAddress);
+        if ((flags & TcpFlags.Ack) != 0)
+        {
+            _lastAckSent = _rcvNxt;
+            _unackedSegments = 0;
+            _delAckAt = null;
+        }
+
+        _layer.Counters.OutSegs++;
+        _layer.Ip.Output(packet, Tuple.LocalAddress, Tuple.RemoteAddress, IPProtocol.Tcp, now, tos: Tos);
+    }
+
+    private bool _lastAdvertisedZero;
+
+    private void AddSegmentOptions(ref TcpOptions options)
+    {
+        if (_tsEnabled)
+        {
+            options.HasTimestamp = true;
+            options.TsVal = TsNow();
+            options.TsEcr = _tsRecent;
+        }
+
+        if (!_sackEnabled)
+        {
+            return;
+        }
+
+        int max = _tsEnabled ? 3 : 4;
+        int n = 0;
+        if (_hasDsack)
+        {
+            // RFC 2883 §4: the D-SACK block comes first.
+            options.Sacks[n++] = _dsack;
+            _hasDsack = false;
+        }
+
+        if (_ooo is not null && !_ooo.IsEmpty)
+        {
+            Span<SackBlock> blocks = stackalloc SackBlock[4];
+            int count = _ooo.GetSackBlocks(blocks);
+            for (int i = 0; i < count && n < max; i++)
+            {
+                options.Sacks[n++] = blocks[i];
+            }
+        }
+
+        options.SackCount = n;
+    }
+
+    /// <summary>After the user read data: RFC 9293 §3.8.6.2.2, send a window update when the window opened by at
+    /// least min(buffer/2, MSS) since the last advertisement (the reader-side SWS rule), or from zero.</summary>
+    private void MaybeSendWindowUpdate(int freeBefore, Instant now)
+    {
+        if (State is not (TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2))
+        {
+            return;
+        }
+
+        int advertised = Math.Max(0, _rcvAdvertisedEdge - _rcvNxt);
+        int free = ReceiveWindowAvailable();
+        if (free - advertised >= Math.Min(ReceiveLimit / 2, Mss) && (advertised < Mss || free >= 2 * advertised))
+        {
+            SendAck(now);
+        }
+    }
+}

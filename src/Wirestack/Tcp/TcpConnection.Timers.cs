@@ -1,0 +1,336 @@
+// Timers: retransmission (RFC 6298 §5), SYN and SYN-ACK retries (Linux tcp_syn_retries / tcp_synack_retries),
+// delayed ACK (RFC 1122 §4.2.3.2), persist / zero-window probes (RFC 9293 §3.8.6.1), keep-alive (RFC 1122
+// §4.2.3.6), user timeout (RFC 5482), TIME-WAIT and FIN-WAIT-2 timeouts.
+using System.Globalization;
+using System.Net.Sockets;
+using Wirestack.Time;
+
+namespace Wirestack.Tcp;
+
+public sealed partial class TcpConnection
+{
+    private Instant? _rtoAt;
+    private Instant? _delAckAt;
+    private Instant? _persistAt;
+    private Instant? _keepAt;
+    private Instant? _waitAt;
+    private Instant _connectStart;
+    private Instant? _firstRexmitAt;
+    private Instant? _probeStart;
+    private int _probesOut;
+    private int _keepProbes;
+
+    /// <summary>The earliest pending deadline of this connection.</summary>
+    public Instant? NextDeadline =>
+        Instant.Earliest(Instant.Earliest(Instant.Earliest(_rtoAt, _delAckAt), Instant.Earliest(_persistAt, KeepAliveDeadline)), _waitAt);
+
+    /// <summary>Which timer <c>ss -o</c> would show.</summary>
+    public string TimerName => _rtoAt is not null ? "on" : _persistAt is not null ? "persist" :
+        _waitAt is not null && State == TcpState.TimeWait ? "timewait" : KeepAliveDeadline is not null ? "keepalive" : "off";
+
+    private Instant? KeepAliveDeadline => _keepAt;
+
+    private void ArmRetransmit(Instant now)
+    {
+        _rtoAt ??= now + Rtt.CurrentRto;
+        ScheduleTimer();
+    }
+
+    internal void ScheduleTimer()
+    {
+        if (State is TcpState.Established or TcpState.CloseWait && KeepAlive && _keepAt is null)
+        {
+            _keepAt = _lastReceived + (KeepIdle ?? _layer.Settings.KeepAliveTime);
+        }
+
+        Instant? next = NextDeadline;
+        if (next is null)
+        {
+            _layer.Timers.Cancel(_timer);
+        }
+        else if (!_timer.IsArmed || _timer.Deadline != next.Value)
+        {
+            _layer.Timers.Arm(_timer, next.Value);
+        }
+    }
+
+    private void ArmPersistIfNeeded(Instant now)
+    {
+        bool unsent = _sndUna + SendQueued > _sndNxt || (_finQueued && !_finSent);
+        if (_sndWnd == 0 && unsent && _sndMax == _sndUna)
+        {
+            if (_persistAt is null)
+            {
+                _probeStart ??= now;
+                _persistAt = now + Backoff(Rtt.Rto, _probesOut);
+            }
+        }
+        else if (_sndWnd > 0)
+        {
+            _persistAt = null;
+        }
+
+        ScheduleTimer();
+    }
+
+    private TimeSpan Backoff(TimeSpan rto, int shift)
+    {
+        double ticks = rto.Ticks * Math.Pow(2, Math.Min(shift, 30));
+        return TimeSpan.FromTicks((long)Math.Min(ticks, _layer.Settings.MaxRto.Ticks));
+    }
+
+    void ITimerCallback.OnTimer(TimerEntry entry, Instant now)
+    {
+        if (_waitAt is { } wait && wait <= now)
+        {
+            _waitAt = null;
+            if (OnWaitExpired(now))
+            {
+                return;
+            }
+        }
+
+        if (_delAckAt is { } delAck && delAck <= now)
+        {
+            _delAckAt = null;
+            _layer.Counters.DelayedACKs++;
+            SendAck(now);
+        }
+
+        if (_rtoAt is { } rto && rto <= now)
+        {
+            _rtoAt = null;
+            if (OnRetransmitTimeout(now))
+            {
+                return;
+            }
+        }
+
+        if (_persistAt is { } persist && persist <= now)
+        {
+            _persistAt = null;
+            if (OnPersistTimeout(now))
+            {
+                return;
+            }
+        }
+
+        if (_keepAt is { } keep && keep <= now)
+        {
+            _keepAt = null;
+            if (OnKeepAliveTimeout(now))
+            {
+                return;
+            }
+        }
+
+        if (State != TcpState.Closed)
+        {
+            ScheduleTimer();
+        }
+    }
+
+    /// <summary>TIME-WAIT over, orphan FIN-WAIT-2 over, or (FreeBSD keepinit) the connect deadline.</summary>
+    private bool OnWaitExpired(Instant now)
+    {
+        switch (State)
+        {
+            case TcpState.TimeWait:
+            case TcpState.FinWait2:
+                Fail(SocketError.Success, null, now);
+                return true;
+            case TcpState.SynSent:
+                _layer.Counters.AttemptFails++;
+                Fail(SocketError.TimedOut, ConnectTimeoutExplanation(now), now);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>RFC 6298 §5.4-5.6: retransmit the earliest unacknowledged segment, back off the timer; give up
+    /// after the configured retries with ETIMEDOUT. Returns true when the connection ended.</summary>
+    private bool OnRetransmitTimeout(Instant now)
+    {
+        TcpSettings settings = _layer.Settings;
+        switch (State)
+        {
+            case TcpState.SynSent:
+                if (Retransmits >= (SynCount ?? settings.SynRetries))
+                {
+                    _layer.Counters.AttemptFails++;
+                    _layer.Counters.TCPAbortOnTimeout++;
+                    Fail(SocketError.TimedOut, ConnectTimeoutExplanation(now), now);
+                    return true;
+                }
+
+                Retransmits++;
+                Rtt.OnTimeout();
+                _layer.Counters.TCPTimeouts++;
+                _layer.Counters.TCPSynRetrans++;
+                _layer.Counters.RetransSegs++;
+                TotalRetransmits++;
+                Trace?.Add(new TcpTraceEvent(now, "rexmit", $"SYN #{Retransmits + 1} (RTO {Rtt.CurrentRto.TotalSeconds:0.###} s next)"));
+                SendSyn(now);
+                return false;
+            case TcpState.SynReceived:
+                if (Retransmits >= settings.SynAckRetries)
+                {
+                    // Linux: the half-open request silently expires; the client learns later (seed 004 §1.4).
+                    _layer.Counters.TCPSynRetransFailed += 0;
+                    if (Listener is not null)
+                    {
+                        _layer.Counters.AttemptFails++;
+                        Fail(SocketError.Success, null, now);
+                    }
+                    else
+                    {
+                        _layer.Counters.AttemptFails++;
+                        Fail(SocketError.TimedOut, $"connect timed out in SYN-RECEIVED after {Retransmits + 1} SYN-ACKs", now);
+                    }
+
+                    return true;
+                }
+
+                Retransmits++;
+                Rtt.OnTimeout();
+                _layer.Counters.TCPTimeouts++;
+                _layer.Counters.TCPSynRetrans++;
+                _layer.Counters.RetransSegs++;
+                TotalRetransmits++;
+                SendSynAck(now);
+                return false;
+        }
+
+        if (_sndMax == _sndUna)
+        {
+            return false;
+        }
+
+        _firstRexmitAt ??= now;
+        int limit = IsOrphan ? settings.OrphanRetries : settings.Retries2;
+        bool userTimedOut = UserTimeout > TimeSpan.Zero && now - _firstRexmitAt.Value >= UserTimeout;
+        if (Retransmits >= limit || userTimedOut)
+        {
+            _layer.Counters.TCPAbortOnTimeout++;
+            string why = userTimedOut
+                ? $"TCP_USER_TIMEOUT {UserTimeout.TotalSeconds:0.###} s passed with data unacknowledged"
+                : $"{Retransmits + 1} transmissions of sequence {_sndUna.Value} unacknowledged (tcp_retries2 {limit})";
+            Fail(SocketError.TimedOut, "connection timed out: " + why, now);
+            return true;
+        }
+
+        Retransmits++;
+        Rtt.OnTimeout();
+        _layer.Counters.TCPTimeouts++;
+        Trace?.Add(new TcpTraceEvent(now, "timeout", $"RTO expired, retransmit from {_sndUna.Value} (backoff {Rtt.Backoff})"));
+        // RFC 5681 §3.1 eq. 4 and the loss window; recovery, if any, is over; SACK state is kept but go-back-N.
+        Congestion!.OnRetransmitTimeout(FlightSize, now);
+        _inRecovery = false;
+        _recoveryPoint = _sndMax;
+        _dupAcks = 0;
+        _sndNxt = _sndUna;
+        _highRxt = _sndUna;
+        if (_finSent && _sndNxt <= _finSeq)
+        {
+            _finSent = _sndNxt < _finSeq || _finSent;
+        }
+
+        if (!SendOne(now))
+        {
+            // zero window or FIN-only: resend the FIN or probe the window
+            if (_finSent && _sndUna == _finSeq)
+            {
+                RetransmitRange(_sndUna, 1, now);
+            }
+        }
+
+        _rtoAt ??= now + Rtt.CurrentRto;
+        return false;
+    }
+
+    /// <summary>RFC 9293 §3.8.6.1: probe a zero window, backing off; RFC 5482 / Linux: give up when the user timeout
+    /// has passed since probing began, or after tcp_retries2 unanswered probes.</summary>
+    private bool OnPersistTimeout(Instant now)
+    {
+        if (_sndWnd > 0 || State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck))
+        {
+            _probesOut = 0;
+            _probeStart = null;
+            Output(now);
+            return false;
+        }
+
+        if (UserTimeout > TimeSpan.Zero && _probeStart is { } start && now - start >= UserTimeout)
+        {
+            _layer.Counters.TCPAbortOnTimeout++;
+            Fail(SocketError.TimedOut,
+                $"connection timed out: the peer kept its window at zero for {(now - start).TotalSeconds:0.###} s (TCP_USER_TIMEOUT {UserTimeout.TotalSeconds:0.###} s)", now);
+            return true;
+        }
+
+        if (_probesOut >= _layer.Settings.Retries2)
+        {
+            _layer.Counters.TCPAbortOnTimeout++;
+            Fail(SocketError.TimedOut, $"connection timed out: {_probesOut} zero-window probes unanswered", now);
+            return true;
+        }
+
+        _probesOut++;
+        _layer.Counters.TCPWinProbe++;
+        SendProbe(now);
+        _persistAt = now + Backoff(Rtt.Rto, _probesOut);
+        return false;
+    }
+
+    /// <summary>RFC 1122 §4.2.3.6: after the idle time, probe; after the probe count unanswered, the peer is gone.</summary>
+    private bool OnKeepAliveTimeout(Instant now)
+    {
+        if (!KeepAlive || State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait2))
+        {
+            return false;
+        }
+
+        TimeSpan idle = KeepIdle ?? _layer.Settings.KeepAliveTime;
+        TimeSpan interval = KeepInterval ?? _layer.Settings.KeepAliveInterval;
+        int count = KeepCount ?? _layer.Settings.KeepAliveProbes;
+        if (_keepProbes == 0 && now - _lastReceived < idle)
+        {
+            _keepAt = _lastReceived + idle;
+            return false;
+        }
+
+        if (_sndMax != _sndUna)
+        {
+            _keepAt = now + interval; // data outstanding: the retransmission timer watches the peer
+            return false;
+        }
+
+        if (_keepProbes >= count || (UserTimeout > TimeSpan.Zero && now - _lastReceived >= UserTimeout && _keepProbes > 0))
+        {
+            _layer.Counters.TCPAbortOnTimeout++;
+            Fail(SocketError.TimedOut,
+                $"connection timed out: {_keepProbes} keep-alive probes unanswered (idle {idle.TotalSeconds:0.###} s, interval {interval.TotalSeconds:0.###} s)", now);
+            return true;
+        }
+
+        _keepProbes++;
+        _layer.Counters.TCPKeepAlive++;
+        SendProbe(now);
+        _keepAt = now + interval;
+        return false;
+    }
+
+    /// <summary>A zero-length segment with SEG.SEQ = SND.UNA - 1, which the peer must answer with an ACK (RFC 1122
+    /// §4.2.3.6; Linux uses the same form for window probes).</summary>
+    private void SendProbe(Instant now) => Transmit(_sndUna - 1, TcpFlags.Ack, 0, default, 0, 0, now);
+
+    private string ConnectTimeoutExplanation(Instant now)
+    {
+        var times = SynTimes is null
+            ? "?"
+            : string.Join(",", SynTimes.Select(t => (t - _connectStart).TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)));
+        int n = SynTimes?.Count ?? 0;
+        return $"connect timed out: {n} SYNs sent at {times} s to {Tuple.RemoteAddress}:{Tuple.RemotePort}, no answer after {(now - _connectStart).TotalSeconds:0.###} s";
+    }
+}

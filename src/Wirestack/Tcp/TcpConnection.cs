@@ -1,0 +1,473 @@
+// A TCP connection's control block. Read first: RFC 9293 (§3.3 state machine, §3.4 sequence numbers, §3.10 event
+// processing), RFC 7323 (window scale, timestamps, PAWS), RFC 2018 / RFC 6675 (SACK and loss recovery), RFC 5681 /
+// RFC 6582 (congestion control, NewReno), RFC 6298 (RTO), RFC 5961 (blind-attack defences), RFC 1122 §4.2.3.6
+// (keep-alive), RFC 5482 (user timeout). The class is split by concern: this file holds state and the user calls;
+// .Receive.cs segment arrival; .Send.cs output and retransmission; .Timers.cs the timers.
+using System.Net.Sockets;
+using Wirestack.Buffers;
+using Wirestack.IP;
+using Wirestack.Tcp.Congestion;
+using Wirestack.Time;
+using Wirestack.Wire;
+
+namespace Wirestack.Tcp;
+
+/// <summary>One TCP connection (RFC 9293 §3.3.1 TCB). Single-threaded: called under the stack's lock.</summary>
+public sealed partial class TcpConnection : ITimerCallback
+{
+    private readonly TcpLayer _layer;
+    private readonly TimerEntry _timer;
+
+    // RFC 9293 §3.3.1 send sequence variables
+    private SeqNumber _iss;
+    private SeqNumber _sndUna;
+    private SeqNumber _sndNxt;
+    private SeqNumber _sndMax;      // highest sequence sent + 1 (SND.NXT before a go-back-N retransmission)
+    private uint _sndWnd;           // scaled
+    private uint _maxSndWnd;
+    private SeqNumber _sndWl1;
+    private SeqNumber _sndWl2;
+
+    // receive sequence variables
+    private SeqNumber _irs;
+    private SeqNumber _rcvNxt;
+    private SeqNumber _rcvAdvertisedEdge; // RCV.NXT + the window last advertised: never moved left (§3.8.6.2.2)
+
+    // negotiated options
+    private int _sndScale;
+    private int _rcvScale;
+    private bool _wsEnabled;
+    private bool _tsEnabled;
+    private bool _sackEnabled;
+    private uint _tsRecent;
+    private Instant _tsRecentAge;
+    private uint _tsOffset;
+    private SeqNumber _lastAckSent;
+    private int _peerMss = 536;
+
+    // buffers (taken lazily: an idle connection holds none)
+    private ByteQueue? _sendQueue;
+    private ByteQueue? _receiveQueue;
+    private ReassemblyQueue? _ooo;
+
+    // FIN bookkeeping
+    private bool _finQueued;       // the user asked to close the sending side
+    private bool _finSent;
+    private SeqNumber _finSeq;
+    private bool _finReceived;
+
+    public TcpConnection(TcpLayer layer)
+    {
+        _layer = layer;
+        _timer = new TimerEntry(this);
+        State = TcpState.Closed;
+        ReceiveBufferSize = layer.Settings.ReceiveBufferDefault;
+        SendBufferSize = layer.Settings.SendBufferDefault;
+        ApplyConstraint();
+    }
+
+    public TcpState State { get; private set; }
+
+    public FourTuple Tuple { get; internal set; }
+
+    /// <summary>The listener this connection was born from, until it is accepted.</summary>
+    internal TcpListener? Listener { get; set; }
+
+    /// <summary>True once a user holds no reference (closed, or never accepted): the stack owns it.</summary>
+    public bool IsOrphan { get; internal set; }
+
+    internal bool InTable { get; set; }
+
+    public IEndpointObserver? Observer { get; set; }
+
+    // ---- socket options -------------------------------------------------------------------------------------
+
+    /// <summary>SO_RCVBUF as getsockopt reports it (doubled when set, as Linux does: seed 004 §2.3).</summary>
+    public int ReceiveBufferSize { get; private set; }
+
+    /// <summary>SO_SNDBUF as getsockopt reports it.</summary>
+    public int SendBufferSize { get; private set; }
+
+    public bool NoDelay { get; set; }
+    public bool KeepAlive { get; set; }
+    public TimeSpan? KeepIdle { get; set; }
+    public TimeSpan? KeepInterval { get; set; }
+    public int? KeepCount { get; set; }
+
+    /// <summary>TCP_USER_TIMEOUT (RFC 5482); zero means the default behaviour.</summary>
+    public TimeSpan UserTimeout { get; set; }
+
+    /// <summary>TCP_SYNCNT; null: the stack's <see cref="TcpSettings.SynRetries"/>.</summary>
+    public int? SynCount { get; set; }
+
+    /// <summary>SO_LINGER: null off; zero means close sends RST.</summary>
+    public TimeSpan? Linger { get; set; }
+
+    /// <summary>TCP_MAXSEG as set by the user (0: from the route's MTU).</summary>
+    public int MaxSegmentOption { get; set; }
+
+    public byte Tos { get; set; }
+
+    /// <summary>Whether the user shut down the receive side.</summary>
+    public bool ReceiveShutdown { get; private set; }
+
+    // ---- status -----------------------------------------------------------------------------------------------
+
+    /// <summary>SO_ERROR: the error that ended or will end the connection.</summary>
+    public SocketError PendingError { get; private set; }
+
+    /// <summary>What the stack saw that led to <see cref="PendingError"/> ("7 SYNs at 0,1,3,7,15,31,63 s, no answer").</summary>
+    public string? ErrorCause { get; private set; }
+
+    /// <summary>The effective send MSS (payload bytes per segment).</summary>
+    public int Mss { get; private set; } = 536;
+
+    public int AdvertisedMss { get; private set; }
+
+    public ICongestionController? Congestion { get; private set; }
+
+    public RttEstimator Rtt { get; private set; }
+        = new(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(120));
+
+    /// <summary>Bytes received in order and not yet read (Recv-Q).</summary>
+    public int ReceiveQueued => _receiveQueue?.Length ?? 0;
+
+    /// <summary>Bytes written and not yet acknowledged (Send-Q).</summary>
+    public int SendQueued => _sendQueue?.Length ?? 0;
+
+    /// <summary>Bytes held out of order.</summary>
+    public int OutOfOrderBytes => _ooo?.BytesHeld ?? 0;
+
+    public bool FinReceived => _finReceived;
+
+    public SeqNumber SndUna => _sndUna;
+    public SeqNumber SndNxt => _sndNxt;
+    public SeqNumber RcvNxt => _rcvNxt;
+    public uint SendWindow => _sndWnd;
+    public int SendScale => _sndScale;
+    public int ReceiveScale => _rcvScale;
+    public bool TimestampsEnabled => _tsEnabled;
+    public bool SackEnabled => _sackEnabled;
+    public bool WindowScaleEnabled => _wsEnabled;
+
+    /// <summary>Retransmissions of the current unacknowledged data (or SYN), the figure <c>ss</c> prints.</summary>
+    public int Retransmits { get; private set; }
+
+    public long TotalRetransmits { get; private set; }
+
+    /// <summary>Times at which SYNs were sent (for the explanation of a connect timeout).</summary>
+    internal List<Instant>? SynTimes { get; private set; }
+
+    /// <summary>An optional per-connection event trace (state changes, retransmits, windows).</summary>
+    public List<TcpTraceEvent>? Trace { get; set; }
+
+    internal TcpLayer Layer => _layer;
+
+    /// <summary>Readable: data queued, end of stream, or an error.</summary>
+    public bool CanRead => ReceiveQueued > 0 || _finReceived || PendingError != SocketError.Success || ReceiveShutdown ||
+                           State == TcpState.Closed;
+
+    /// <summary>Writable: connected and a third of the send buffer free (Linux's sk_stream_wspace rule), or failed.</summary>
+    public bool CanWrite => PendingError != SocketError.Success || State == TcpState.Closed ||
+        ((State is TcpState.Established or TcpState.CloseWait) && !_finQueued && SendSpace >= Math.Max(1, SendLimit / 3));
+
+    public bool IsConnected => State is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.FinWait2;
+
+    /// <summary>The send-buffer bytes usable for data: half of SO_SNDBUF, the rest is Linux's overhead allowance.</summary>
+    private int SendLimit => Math.Max(SendBufferSize / 2, 1);
+
+    private int ReceiveLimit => Math.Max(ReceiveBufferSize / 2, 1);
+
+    public int SendSpace => Math.Max(0, SendLimit - SendQueued);
+
+    // ---- user calls ----------------------------------------------------------------------------------------------
+
+    /// <summary>SO_RCVBUF: Linux clamps to <c>rmem_max</c> and doubles (seed 004 §2.3).</summary>
+    public void SetReceiveBufferSize(int bytes)
+    {
+        bytes = Math.Clamp(bytes, 0, _layer.Settings.CoreReceiveBufferMax);
+        ReceiveBufferSize = Math.Max(bytes * 2, 2304);
+        ApplyConstraint();
+    }
+
+    /// <summary>SO_SNDBUF: clamped to <c>wmem_max</c> and doubled.</summary>
+    public void SetSendBufferSize(int bytes)
+    {
+        bytes = Math.Clamp(bytes, 0, _layer.Settings.CoreSendBufferMax);
+        SendBufferSize = Math.Max(bytes * 2, 4608);
+        ApplyConstraint();
+    }
+
+    /// <summary>The buffers as sized by the stack's own sysctls, bypassing rmem_max (used for the defaults and by
+    /// the benchmark).</summary>
+    public void SetBufferSizesUnclamped(int receive, int send)
+    {
+        ReceiveBufferSize = receive;
+        SendBufferSize = send;
+        ApplyConstraint();
+    }
+
+    private void ApplyConstraint()
+    {
+        int cap = _layer.Settings.ConstrainedSocketBuffer;
+        if (cap > 0)
+        {
+            ReceiveBufferSize = Math.Min(ReceiveBufferSize, cap);
+            SendBufferSize = Math.Min(SendBufferSize, cap);
+        }
+    }
+
+    /// <summary>Queues user data for sending. Returns the bytes accepted (0 when the buffer is full, the call
+    /// would block); sets <paramref name="error"/> when the connection cannot send.</summary>
+    public int Send(ReadOnlySpan<byte> data, Instant now, out SocketError error)
+    {
+        if (PendingError != SocketError.Success)
+        {
+            error = TakeError();
+            return 0;
+        }
+
+        if (_finQueued || State is TcpState.Closed or TcpState.TimeWait or TcpState.Closing or TcpState.LastAck)
+        {
+            // RFC 9293 §3.10.2: SEND in a closing state: "error: connection closing"; BSD says EPIPE.
+            error = SocketError.Shutdown;
+            return 0;
+        }
+
+        if (State is TcpState.SynSent or TcpState.SynReceived)
+        {
+            error = SocketError.WouldBlock; // queued data before the handshake completes is not accepted here
+            return 0;
+        }
+
+        int room = Math.Min(SendSpace, data.Length);
+        if (room == 0)
+        {
+            error = SocketError.WouldBlock;
+            return 0;
+        }
+
+        _sendQueue ??= new ByteQueue(_layer.Budget, BudgetCause.SendBuffer);
+        int accepted = _sendQueue.Write(data[..room]);
+        if (accepted == 0)
+        {
+            _layer.Counters.TCPAbortOnMemory += 0; // counted per cause by the budget
+            error = SocketError.NoBufferSpaceAvailable;
+            return 0;
+        }
+
+        error = SocketError.Success;
+        Output(now);
+        return accepted;
+    }
+
+    /// <summary>Reads received data. Returns the bytes copied; 0 with Success means end of stream; WouldBlock
+    /// when nothing is there yet.</summary>
+    public int Receive(Span<byte> destination, Instant now, out SocketError error, bool peek = false)
+    {
+        int queued = ReceiveQueued;
+        if (queued > 0 && destination.Length > 0)
+        {
+            int before = ReceiveWindowAvailable();
+            int n = peek ? _receiveQueue!.Peek(0, destination) : _receiveQueue!.Read(destination);
+            error = SocketError.Success;
+            if (!peek)
+            {
+                MaybeSendWindowUpdate(before, now);
+            }
+
+            return n;
+        }
+
+        if (queued > 0)
+        {
+            error = SocketError.Success;
+            return 0;
+        }
+
+        if (PendingError != SocketError.Success)
+        {
+            error = TakeError();
+            return 0;
+        }
+
+        if (_finReceived || ReceiveShutdown || State == TcpState.Closed)
+        {
+            error = SocketError.Success; // end of stream
+            return 0;
+        }
+
+        error = State is TcpState.SynSent or TcpState.SynReceived ? SocketError.WouldBlock : SocketError.WouldBlock;
+        return 0;
+    }
+
+    private SocketError TakeError()
+    {
+        SocketError error = PendingError;
+        // A reset or timeout stays reported on every later call (like Linux after the first: EPIPE for writes).
+        return error;
+    }
+
+    /// <summary>SO_ERROR read: returns and clears the pending error (getsockopt semantics).</summary>
+    public SocketError ConsumeError()
+    {
+        SocketError error = PendingError;
+        if (State != TcpState.Closed)
+        {
+            PendingError = SocketError.Success;
+        }
+
+        return error;
+    }
+
+    /// <summary>shutdown(SHUT_WR): RFC 9293 §3.10.4 CLOSE of the sending side: FIN after the queued data.</summary>
+    public SocketError ShutdownSend(Instant now)
+    {
+        switch (State)
+        {
+            case TcpState.Closed:
+            case TcpState.Listen:
+                return SocketError.NotConnected;
+            case TcpState.SynSent:
+                Abort(SocketError.Success, null, sendReset: false, now);
+                return SocketError.Success;
+        }
+
+        if (!_finQueued)
+        {
+            _finQueued = true;
+            if (State == TcpState.Established)
+            {
+                SetState(TcpState.FinWait1, now);
+            }
+            else if (State == TcpState.CloseWait)
+            {
+                SetState(TcpState.LastAck, now);
+            }
+
+            Output(now);
+        }
+
+        return SocketError.Success;
+    }
+
+    /// <summary>shutdown(SHUT_RD).</summary>
+    public void ShutdownReceive()
+    {
+        ReceiveShutdown = true;
+        Notify();
+    }
+
+    /// <summary>close(): the user lets go. Unread data or linger 0 resets (RFC 2525 §2.17; SO_LINGER); otherwise a
+    /// graceful FIN and the stack finishes the connection as an orphan.</summary>
+    public void Close(Instant now)
+    {
+        IsOrphan = true;
+        Observer = null;
+        if (State is TcpState.Closed or TcpState.TimeWait)
+        {
+            if (State == TcpState.Closed)
+            {
+                _layer.Remove(this);
+            }
+
+            return;
+        }
+
+        if (State is TcpState.SynSent or TcpState.Listen)
+        {
+            Abort(SocketError.Success, null, sendReset: false, now);
+            return;
+        }
+
+        if (ReceiveQueued > 0 || (_ooo is not null && !_ooo.IsEmpty))
+        {
+            // RFC 2525 §2.17 / RFC 9293 §3.10.4: closing with unread data SHOULD send RST.
+            _layer.Counters.TCPAbortOnClose++;
+            Abort(SocketError.ConnectionReset, "closed with unread data: reset sent (RFC 2525)", sendReset: true, now);
+            return;
+        }
+
+        if (Linger is { } linger && linger == TimeSpan.Zero)
+        {
+            _layer.Counters.TCPAbortOnLinger++;
+            Abort(SocketError.ConnectionReset, "SO_LINGER 0: reset sent on close", sendReset: true, now);
+            return;
+        }
+
+        ShutdownSend(now);
+    }
+
+    /// <summary>Ends the connection at once: optionally sends RST, records the error, frees everything.</summary>
+    internal void Abort(SocketError error, string? cause, bool sendReset, Instant now)
+    {
+        if (sendReset && State is not (TcpState.Closed or TcpState.Listen or TcpState.SynSent or TcpState.TimeWait))
+        {
+            SendReset(_sndNxt, now);
+        }
+
+        Fail(error, cause, now);
+    }
+
+    /// <summary>Moves to CLOSED with an error for the user (Success for a quiet end) and frees all buffers.</summary>
+    internal void Fail(SocketError error, string? cause, Instant now)
+    {
+        if (error != SocketError.Success)
+        {
+            PendingError = error;
+            ErrorCause = cause;
+            _layer.OnConnectionError(this, error, cause, now);
+        }
+
+        SetState(TcpState.Closed, now);
+        ReleaseBuffers();
+        _layer.Timers.Cancel(_timer);
+        _layer.Remove(this);
+        Notify();
+    }
+
+    internal void ReleaseBuffers()
+    {
+        _sendQueue?.Clear();
+        _receiveQueue?.Clear();
+        _ooo?.Clear();
+        _sendQueue = null;
+        _receiveQueue = null;
+        _ooo = null;
+        _sack?.Reset();
+    }
+
+    internal void Notify() => Observer?.OnEndpointChanged();
+
+    internal void SetState(TcpState state, Instant now)
+    {
+        TcpState old = State;
+        if (old == state)
+        {
+            return;
+        }
+
+        bool wasEstab = old is TcpState.Established or TcpState.CloseWait;
+        bool isEstab = state is TcpState.Established or TcpState.CloseWait;
+        if (wasEstab && !isEstab)
+        {
+            _layer.Counters.CurrEstab--;
+        }
+        else if (!wasEstab && isEstab)
+        {
+            _layer.Counters.CurrEstab++;
+        }
+
+        State = state;
+        Trace?.Add(new TcpTraceEvent(now, "state", $"{old.SsName()} -> {state.SsName()}"));
+        _layer.OnStateChanged(this, old, state, now);
+    }
+
+    public override string ToString() => $"{Tuple} {State.SsName()}";
+}
+
+/// <summary>One line of a connection's event trace.</summary>
+public readonly record struct TcpTraceEvent(Instant Time, string Kind, string Detail)
+{
+    public override string ToString() => $"{Time.TotalSeconds,10:0.000000} {Kind,-8} {Detail}";
+}

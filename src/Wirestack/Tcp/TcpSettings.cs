@@ -1,0 +1,133 @@
+namespace Wirestack.Tcp;
+
+/// <summary>
+/// The stack-wide TCP knobs, named after the Linux sysctls they mirror (<c>net.ipv4.tcp_*</c>, <c>net.core.*</c>).
+/// Defaults follow Linux (seed 004) unless a profile says otherwise; sockets may override some per socket.
+/// </summary>
+public sealed class TcpSettings
+{
+    /// <summary><c>tcp_syn_retries</c>: SYN retransmissions before connect gives up with ETIMEDOUT (seed 004 §1.3.2).</summary>
+    public int SynRetries { get; set; } = 6;
+
+    /// <summary><c>tcp_synack_retries</c>: SYN-ACK retransmissions before a half-open connection is dropped.</summary>
+    public int SynAckRetries { get; set; } = 5;
+
+    /// <summary><c>tcp_retries2</c>: data retransmissions (or unanswered probes) before the connection is aborted.</summary>
+    public int Retries2 { get; set; } = 15;
+
+    /// <summary><c>tcp_orphan_retries</c> (Linux treats 0 as 8).</summary>
+    public int OrphanRetries { get; set; } = 8;
+
+    /// <summary>A cap on the whole connection attempt (FreeBSD's <c>net.inet.tcp.keepinit</c>, 75 s); null: only
+    /// <see cref="SynRetries"/> limits it, as in Linux.</summary>
+    public TimeSpan? ConnectTimeout { get; set; }
+
+    /// <summary>RFC 6298 §2.1 initial RTO (Linux TCP_TIMEOUT_INIT).</summary>
+    public TimeSpan InitialRto { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Linux TCP_RTO_MIN (RFC 6298 §2.4 says 1 s; Linux uses 200 ms).</summary>
+    public TimeSpan MinRto { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Linux TCP_RTO_MAX.</summary>
+    public TimeSpan MaxRto { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Linux TCP_DELACK_MIN: the delayed-ACK timer.</summary>
+    public TimeSpan DelayedAck { get; set; } = TimeSpan.FromMilliseconds(40);
+
+    /// <summary>TIME-WAIT length, 2·MSL (Linux TCP_TIMEWAIT_LEN, 60 s).</summary>
+    public TimeSpan TimeWait { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>tcp_fin_timeout</c>: how long an orphaned connection may sit in FIN-WAIT-2.</summary>
+    public TimeSpan FinTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>net.core.somaxconn</c>: the cap on a listener's backlog.</summary>
+    public int SoMaxConn { get; set; } = 4096;
+
+    /// <summary><c>tcp_max_syn_backlog</c>.</summary>
+    public int MaxSynBacklog { get; set; } = 4096;
+
+    /// <summary><c>tcp_abort_on_overflow</c>: reset (true) instead of ignoring the final ACK when the accept queue is full.</summary>
+    public bool AbortOnOverflow { get; set; }
+
+    /// <summary><c>tcp_syncookies</c>: 0 never, 1 when the SYN queue overflows (default), 2 always.</summary>
+    public int SynCookies { get; set; } = 1;
+
+    /// <summary><c>tcp_rfc1337</c>-style TIME-WAIT assassination protection (RFC 1337): RST in TIME-WAIT is ignored.</summary>
+    public bool Rfc1337 { get; set; } = true;
+
+    /// <summary><c>tcp_sack</c>.</summary>
+    public bool Sack { get; set; } = true;
+
+    /// <summary><c>tcp_timestamps</c>.</summary>
+    public bool Timestamps { get; set; } = true;
+
+    /// <summary><c>tcp_window_scaling</c>.</summary>
+    public bool WindowScaling { get; set; } = true;
+
+    /// <summary><c>tcp_congestion_control</c>: "cubic" (default) or "reno".</summary>
+    public string CongestionControl { get; set; } = "cubic";
+
+    /// <summary><c>tcp_rmem</c>[1]: a TCP socket's default receive buffer.</summary>
+    public int ReceiveBufferDefault { get; set; } = 131072;
+
+    /// <summary><c>tcp_rmem</c>[2].</summary>
+    public int ReceiveBufferMax { get; set; } = 6291456;
+
+    /// <summary><c>tcp_wmem</c>[1]: a TCP socket's default send buffer.</summary>
+    public int SendBufferDefault { get; set; } = 16384;
+
+    /// <summary><c>tcp_wmem</c>[2].</summary>
+    public int SendBufferMax { get; set; } = 4194304;
+
+    /// <summary><c>net.core.rmem_max</c>: the most setsockopt(SO_RCVBUF) may ask for (before doubling).</summary>
+    public int CoreReceiveBufferMax { get; set; } = 212992;
+
+    /// <summary><c>net.core.wmem_max</c>.</summary>
+    public int CoreSendBufferMax { get; set; } = 212992;
+
+    /// <summary><c>tcp_keepalive_time</c>, <c>tcp_keepalive_intvl</c>, <c>tcp_keepalive_probes</c>.</summary>
+    public TimeSpan KeepAliveTime { get; set; } = TimeSpan.FromSeconds(7200);
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(75);
+    public int KeepAliveProbes { get; set; } = 9;
+
+    /// <summary><c>tcp_challenge_ack_limit</c>: challenge ACKs per second, stack-wide (RFC 5961 §7).</summary>
+    public int ChallengeAckLimit { get; set; } = 1000;
+
+    /// <summary><c>tcp_min_snd_mss</c>: the floor on a peer's MSS.</summary>
+    public int MinSendMss { get; set; } = 48;
+
+    /// <summary>Linux <c>ip_local_port_range</c>.</summary>
+    public int EphemeralLow { get; set; } = 32768;
+    public int EphemeralHigh { get; set; } = 60999;
+
+    /// <summary>Most connection attempts in SYN-SENT at once (seed 000: Windows XP's 10 half-open limit); 0 means
+    /// no limit. Attempts beyond it wait in order, or fail with <see cref="HalfOpenFailFast"/>.</summary>
+    public int HalfOpenLimit { get; set; }
+
+    /// <summary>Fail (ENOBUFS) instead of queueing an attempt over <see cref="HalfOpenLimit"/>.</summary>
+    public bool HalfOpenFailFast { get; set; }
+
+    /// <summary>Caps every socket's send and receive buffer (Tor's ConstrainedSockets, seed 000); 0: no cap.</summary>
+    public int ConstrainedSocketBuffer { get; set; }
+
+    /// <summary>Bytes of stack budget each established connection may always use, whatever others hold, so that
+    /// one greedy peer cannot starve the rest (seed 000).</summary>
+    public int PerConnectionReserve { get; set; } = 4096;
+
+    /// <summary>FreeBSD's defaults, as its scripts and seed 004 §1.3.2 expect (75 s connect timeout).</summary>
+    public static TcpSettings FreeBsd() => new()
+    {
+        ConnectTimeout = TimeSpan.FromSeconds(75),
+        SynRetries = 12,
+        MinRto = TimeSpan.FromMilliseconds(30),
+        DelayedAck = TimeSpan.FromMilliseconds(40),
+        TimeWait = TimeSpan.FromSeconds(60),
+        CongestionControl = "reno",
+        SoMaxConn = 128,
+        SendBufferDefault = 32768,
+        ReceiveBufferDefault = 65536,
+    };
+
+    /// <summary>A copy, so a profile can be adjusted without touching the original.</summary>
+    public TcpSettings Clone() => (TcpSettings)MemberwiseClone();
+}
