@@ -1,0 +1,64 @@
+using System.Diagnostics.CodeAnalysis;
+using Wirestack.Buffers;
+using Wirestack.Time;
+
+namespace Wirestack.Links;
+
+/// <summary>
+/// One end of a <see cref="SimulatedWire"/>, as a stack sees it: an IP-medium device with its own counters and
+/// receive ring. <see cref="Transmit"/> copies the packet onto the wire (the caller's buffer is disposed at once);
+/// the wire delivers into <see cref="RxRing"/>, from which <see cref="TryReceive"/> takes packets.
+/// </summary>
+public sealed class SimulatedPort : ILinkDevice
+{
+    private readonly SimulatedWire _wire;
+
+    internal SimulatedPort(SimulatedWire wire, string name, bool isA, int rxRingCapacity)
+    {
+        _wire = wire;
+        Name = name;
+        IsA = isA;
+        RxRing = new RxRing(rxRingCapacity, Counters);
+    }
+
+    public string Name { get; }
+
+    public LinkMedium Medium => LinkMedium.Ip;
+
+    /// <summary>The MTU of this port's sending direction (<see cref="LinkImpairments.Mtu"/>).</summary>
+    public int Mtu => _wire.OutgoingImpairments(this).Mtu;
+
+    public LinkCounters Counters { get; } = new();
+
+    /// <summary>The port's receive ring: packets delivered by the wire wait here until received.</summary>
+    public RxRing RxRing { get; }
+
+    public SimulatedWire Wire => _wire;
+
+    /// <summary>When a packet is ready: the arrival time of the oldest packet waiting in the ring (at or before
+    /// now), else the arrival time of the next packet in flight towards this port, else null.</summary>
+    public Instant? PollAt => RxRing.TryPeek(out PacketBuffer? waiting)
+        ? new Instant(waiting.Timestamp)
+        : _wire.NextArrivalAt(this);
+
+    internal bool IsA { get; }
+
+    /// <summary>Copies <paramref name="packet"/> onto the wire and disposes it. Over the MTU: dropped, counted as
+    /// <c>tx_dropped</c>. Rate limiter queue full: dropped, counted as <c>tx_queue_drops</c>. Wire memory spent:
+    /// dropped, counted as <c>tx_dropped</c> (and as a no-buffer drop on the wire).</summary>
+    public void Transmit(PacketBuffer packet, Instant now)
+    {
+        ArgumentNullException.ThrowIfNull(packet);
+        _wire.Transmit(this, packet, now);
+    }
+
+    /// <summary>Brings in the packets for this port that are due by <paramref name="now"/>, then takes the oldest
+    /// from the ring. The packet's <see cref="PacketBuffer.Timestamp"/> is its arrival time in microseconds.</summary>
+    public bool TryReceive(Instant now, [NotNullWhen(true)] out PacketBuffer? packet)
+    {
+        _wire.DeliverDueTo(this, now);
+        return RxRing.TryDequeue(out packet);
+    }
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,381 @@
+using System.Diagnostics.CodeAnalysis;
+using Wirestack.Buffers;
+using Wirestack.Time;
+
+namespace Wirestack.Links;
+
+/// <summary>
+/// A full-duplex point-to-point wire between two ports, <see cref="A"/> and <see cref="B"/>, each direction with its
+/// own <see cref="LinkImpairments"/>. A transmitted packet is copied into a buffer from the wire's own pool, its fate
+/// (queue drop, loss, corruption, duplication, reordering, delay) is drawn at send time from the injected seeded
+/// <see cref="Random"/>, and it waits in flight until its arrival time. Nothing here reads a clock: the caller (a
+/// simulator) asks for <see cref="NextDeliveryAt"/> and calls <see cref="DeliverDue"/>; a port's
+/// <see cref="SimulatedPort.TryReceive"/> also brings in its own packets that are due. Same seed and same traffic
+/// (packets and the instants they are sent and received at) give the same outcome, byte for byte.
+/// </summary>
+/// <remarks>
+/// No allocation per packet on the steady path: in-flight packets sit in a pre-sized priority queue keyed by
+/// (arrival time, send sequence), the serialization queue is a ring of pre-sized arrays, and wire buffers come from
+/// the wire's <see cref="Pool"/>, which reuses them. The collections grow (amortised) only when more packets are in
+/// flight than ever before. Not safe for concurrent use: one simulator loop drives it.
+/// </remarks>
+public sealed class SimulatedWire
+{
+    /// <summary>Default byte budget of the wire's own buffer pool: 64 MiB.</summary>
+    public const long DefaultMemoryLimitBytes = 64L * 1024 * 1024;
+
+    private const int InitialInFlightCapacity = 256;
+
+    private readonly Random _random;
+    private readonly Direction _aToB;
+    private readonly Direction _bToA;
+    private long _sequence;
+
+    /// <param name="random">The seeded source of every impairment decision.</param>
+    /// <param name="aToB">Impairments of packets sent by <see cref="A"/> (and A's MTU).</param>
+    /// <param name="bToA">Impairments of packets sent by <see cref="B"/> (and B's MTU).</param>
+    /// <param name="rxRingCapacity">Receive ring slots of each port. Defaults to 256.</param>
+    /// <param name="name">The wire's name; the ports are named <c>name.a</c> and <c>name.b</c>.</param>
+    /// <param name="memoryLimitBytes">Budget of the wire's buffer pool. Defaults to 64 MiB.</param>
+    public SimulatedWire(
+        Random random,
+        LinkImpairments aToB,
+        LinkImpairments bToA,
+        int rxRingCapacity = 256,
+        string name = "wire",
+        long memoryLimitBytes = DefaultMemoryLimitBytes)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        ArgumentNullException.ThrowIfNull(aToB);
+        ArgumentNullException.ThrowIfNull(bToA);
+        ArgumentNullException.ThrowIfNull(name);
+        aToB.Validate();
+        bToA.Validate();
+        _random = random;
+        Name = name;
+        Pool = new PacketBufferPool(new MemoryBudget(memoryLimitBytes));
+        _aToB = new Direction(aToB, CountersAToB);
+        _bToA = new Direction(bToA, CountersBToA);
+        A = new SimulatedPort(this, name + ".a", isA: true, rxRingCapacity);
+        B = new SimulatedPort(this, name + ".b", isA: false, rxRingCapacity);
+        _aToB.Receiver = B;
+        _bToA.Receiver = A;
+    }
+
+    public string Name { get; }
+
+    public SimulatedPort A { get; }
+
+    public SimulatedPort B { get; }
+
+    /// <summary>Impairments of the A → B direction. May be changed between packets (for example to cut the
+    /// link); packets already in flight keep the fate they were given.</summary>
+    public LinkImpairments AToB
+    {
+        get => _aToB.Impairments;
+        set => _aToB.Impairments = Validated(value);
+    }
+
+    /// <summary>Impairments of the B → A direction. See <see cref="AToB"/>.</summary>
+    public LinkImpairments BToA
+    {
+        get => _bToA.Impairments;
+        set => _bToA.Impairments = Validated(value);
+    }
+
+    /// <summary>The wire's own buffer pool (and, through it, its memory budget): every packet in flight or waiting
+    /// in a port's receive ring is leased from here until the receiver disposes it.</summary>
+    public PacketBufferPool Pool { get; }
+
+    /// <summary>Both directions together.</summary>
+    public WireCounters Counters { get; } = new();
+
+    public WireCounters CountersAToB { get; } = new();
+
+    public WireCounters CountersBToA { get; } = new();
+
+    /// <summary>Optional observer called with every packet as it is delivered, with its arrival time (for a
+    /// wire-level capture). It must not keep the span.</summary>
+    public Action<ReadOnlySpan<byte>, Instant>? Tap { get; set; }
+
+    /// <summary>Packets in flight in both directions.</summary>
+    public int InFlightCount => _aToB.InFlight.Count + _bToA.InFlight.Count;
+
+    /// <summary>When the next packet in flight (either direction) arrives, or null when none is in flight.</summary>
+    public Instant? NextDeliveryAt => Instant.Earliest(_aToB.NextArrival, _bToA.NextArrival);
+
+    /// <summary>Moves every packet whose arrival time is at or before <paramref name="now"/> into its receiving
+    /// port's <see cref="RxRing"/>, in (arrival time, send sequence) order across both directions.</summary>
+    public void DeliverDue(Instant now)
+    {
+        while (true)
+        {
+            bool aDue = _aToB.TryPeekDue(now, out ArrivalKey aKey);
+            bool bDue = _bToA.TryPeekDue(now, out ArrivalKey bKey);
+            if (!aDue && !bDue)
+            {
+                return;
+            }
+
+            Deliver(aDue && (!bDue || aKey.CompareTo(bKey) < 0) ? _aToB : _bToA);
+        }
+    }
+
+    internal LinkImpairments OutgoingImpairments(SimulatedPort port) => Outgoing(port).Impairments;
+
+    /// <summary>Delivers the due packets of the direction that ends at <paramref name="port"/>.</summary>
+    internal void DeliverDueTo(SimulatedPort port, Instant now)
+    {
+        Direction direction = Incoming(port);
+        while (direction.TryPeekDue(now, out _))
+        {
+            Deliver(direction);
+        }
+    }
+
+    internal Instant? NextArrivalAt(SimulatedPort port) => Incoming(port).NextArrival;
+
+    /// <summary>The send path of <see cref="SimulatedPort.Transmit"/>; takes ownership of <paramref name="packet"/>.</summary>
+    internal void Transmit(SimulatedPort sender, PacketBuffer packet, Instant now)
+    {
+        Direction direction = Outgoing(sender);
+        LinkImpairments impairments = direction.Impairments;
+        int length = packet.Length;
+        if (length > impairments.Mtu)
+        {
+            sender.Counters.TxDropped++;
+            packet.Dispose();
+            return;
+        }
+
+        long rate = impairments.RateBitsPerSecond;
+        long nowNs = rate > 0 ? now.Microseconds * 1000 : 0;
+        if (rate > 0 && !direction.HasQueueRoom(nowNs, length, impairments.QueueLimitBytes))
+        {
+            sender.Counters.TxQueueDrops++;
+            direction.Counters.QueueDrops++;
+            Counters.QueueDrops++;
+            packet.Dispose();
+            return;
+        }
+
+        if (!TryCopy(packet.Span, out PacketBuffer? copy))
+        {
+            sender.Counters.TxDropped++;
+            direction.Counters.NoBufferDrops++;
+            Counters.NoBufferDrops++;
+            packet.Dispose();
+            return;
+        }
+
+        packet.Dispose();
+        // The packet leaves when its last bit is on the line (at once on an unlimited link).
+        long departUs = rate > 0 ? CeilingDivide(direction.Serialize(nowNs, length, rate), 1000) : now.Microseconds;
+        sender.Counters.TxPackets++;
+        sender.Counters.TxBytes += length;
+        direction.Counters.Sent++;
+        direction.Counters.SentBytes += length;
+        Counters.Sent++;
+        Counters.SentBytes += length;
+        Impair(direction, impairments, copy, departUs);
+    }
+
+    /// <summary>Draws loss, corruption, duplication, reordering and jitter for one packet on the wire, and puts the
+    /// survivors in flight. The draws happen in a fixed order, each only when its probability is not zero.</summary>
+    private void Impair(Direction direction, LinkImpairments impairments, PacketBuffer copy, long departUs)
+    {
+        if (impairments.Loss > 0 && _random.NextDouble() < impairments.Loss)
+        {
+            direction.Counters.Lost++;
+            Counters.Lost++;
+            copy.Dispose();
+            return;
+        }
+
+        if (impairments.Corrupt > 0 && _random.NextDouble() < impairments.Corrupt && copy.Length > 0)
+        {
+            Span<byte> bytes = copy.Span;
+            bytes[_random.Next(bytes.Length)] ^= (byte)(1 << _random.Next(8));
+            direction.Counters.Corrupted++;
+            Counters.Corrupted++;
+        }
+
+        bool duplicate = impairments.Duplicate > 0 && _random.NextDouble() < impairments.Duplicate;
+        bool reorder = impairments.Reorder > 0 && _random.NextDouble() < impairments.Reorder;
+        long arrivalUs = departUs + Microseconds(impairments.Delay);
+        long jitterUs = Microseconds(impairments.Jitter);
+        if (jitterUs > 0)
+        {
+            arrivalUs += _random.NextInt64(jitterUs + 1);
+        }
+
+        if (reorder)
+        {
+            // Held back: it does not move the FIFO floor, so the packets sent after it may overtake it.
+            arrivalUs += Microseconds(impairments.ReorderDelay);
+            direction.Counters.Reordered++;
+            Counters.Reordered++;
+        }
+        else
+        {
+            arrivalUs = Math.Max(arrivalUs, direction.FifoFloorUs);
+            direction.FifoFloorUs = arrivalUs;
+        }
+
+        direction.InFlight.Enqueue(copy, new ArrivalKey(arrivalUs, _sequence++));
+        if (!duplicate)
+        {
+            return;
+        }
+
+        if (TryCopy(copy.Span, out PacketBuffer? twin))
+        {
+            direction.InFlight.Enqueue(twin, new ArrivalKey(arrivalUs, _sequence++));
+            direction.Counters.Duplicated++;
+            Counters.Duplicated++;
+        }
+        else
+        {
+            direction.Counters.NoBufferDrops++;
+            Counters.NoBufferDrops++;
+        }
+    }
+
+    private void Deliver(Direction direction)
+    {
+        direction.InFlight.TryDequeue(out PacketBuffer? packet, out ArrivalKey key);
+        packet!.Timestamp = key.ArrivalUs;
+        direction.Counters.Delivered++;
+        direction.Counters.DeliveredBytes += packet.Length;
+        Counters.Delivered++;
+        Counters.DeliveredBytes += packet.Length;
+        try
+        {
+            Tap?.Invoke(packet.Span, new Instant(key.ArrivalUs));
+        }
+        finally
+        {
+            direction.Receiver!.RxRing.TryEnqueue(packet);
+        }
+    }
+
+    private bool TryCopy(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out PacketBuffer? copy)
+    {
+        if (!Pool.TryRent(bytes.Length, BudgetCause.PacketRx, out copy))
+        {
+            return false;
+        }
+
+        bytes.CopyTo(copy.Append(bytes.Length));
+        return true;
+    }
+
+    private Direction Outgoing(SimulatedPort port) => port.IsA ? _aToB : _bToA;
+
+    private Direction Incoming(SimulatedPort port) => port.IsA ? _bToA : _aToB;
+
+    private static LinkImpairments Validated(LinkImpairments impairments)
+    {
+        ArgumentNullException.ThrowIfNull(impairments);
+        impairments.Validate();
+        return impairments;
+    }
+
+    private static long Microseconds(TimeSpan span) => span.Ticks / TimeSpan.TicksPerMicrosecond;
+
+    /// <summary>Division rounded up, for a positive divisor.</summary>
+    private static long CeilingDivide(long value, long divisor)
+    {
+        long quotient = Math.DivRem(value, divisor, out long remainder);
+        return remainder > 0 ? quotient + 1 : quotient;
+    }
+
+    /// <summary>Orders packets in flight: by arrival time, then by the order they were sent.</summary>
+    private readonly record struct ArrivalKey(long ArrivalUs, long Sequence) : IComparable<ArrivalKey>
+    {
+        public int CompareTo(ArrivalKey other) =>
+            ArrivalUs != other.ArrivalUs ? ArrivalUs.CompareTo(other.ArrivalUs) : Sequence.CompareTo(other.Sequence);
+    }
+
+    /// <summary>One direction's state: its impairments, packets in flight, and the rate limiter's queue.</summary>
+    private sealed class Direction
+    {
+        private long[] _serializedAtNs = new long[InitialInFlightCapacity];
+        private int[] _serializedLengths = new int[InitialInFlightCapacity];
+        private int _head;
+        private int _count;
+        private long _queuedBytes;
+        private long _busyUntilNs = long.MinValue;
+
+        public Direction(LinkImpairments impairments, WireCounters counters)
+        {
+            Impairments = impairments;
+            Counters = counters;
+        }
+
+        public LinkImpairments Impairments { get; set; }
+
+        public WireCounters Counters { get; }
+
+        public SimulatedPort? Receiver { get; set; }
+
+        public PriorityQueue<PacketBuffer, ArrivalKey> InFlight { get; } = new(InitialInFlightCapacity);
+
+        /// <summary>Arrival time of the last packet that was not held back: later ones never arrive before it.</summary>
+        public long FifoFloorUs { get; set; } = long.MinValue;
+
+        public Instant? NextArrival => InFlight.TryPeek(out _, out ArrivalKey key) ? new Instant(key.ArrivalUs) : null;
+
+        public bool TryPeekDue(Instant now, out ArrivalKey key) =>
+            InFlight.TryPeek(out _, out key) && key.ArrivalUs <= now.Microseconds;
+
+        /// <summary>Whether <paramref name="length"/> more bytes fit in the queue of packets not yet fully
+        /// serialized (the one on the line included).</summary>
+        public bool HasQueueRoom(long nowNs, int length, int limitBytes)
+        {
+            while (_count > 0 && _serializedAtNs[_head] <= nowNs)
+            {
+                _queuedBytes -= _serializedLengths[_head];
+                _head = _head + 1 == _serializedAtNs.Length ? 0 : _head + 1;
+                _count--;
+            }
+
+            return _queuedBytes + length <= limitBytes;
+        }
+
+        /// <summary>Queues a packet behind the ones before it and returns when its last bit is on the line.</summary>
+        public long Serialize(long nowNs, int length, long rateBitsPerSecond)
+        {
+            long startNs = Math.Max(nowNs, _busyUntilNs);
+            long durationNs = CeilingDivide(length * 8L * 1_000_000_000L, rateBitsPerSecond);
+            _busyUntilNs = startNs + durationNs;
+            if (_count == _serializedAtNs.Length)
+            {
+                Grow();
+            }
+
+            int tail = (_head + _count) % _serializedAtNs.Length;
+            _serializedAtNs[tail] = _busyUntilNs;
+            _serializedLengths[tail] = length;
+            _count++;
+            _queuedBytes += length;
+            return _busyUntilNs;
+        }
+
+        private void Grow()
+        {
+            long[] times = new long[_serializedAtNs.Length * 2];
+            int[] lengths = new int[times.Length];
+            for (int i = 0; i < _count; i++)
+            {
+                int from = (_head + i) % _serializedAtNs.Length;
+                times[i] = _serializedAtNs[from];
+                lengths[i] = _serializedLengths[from];
+            }
+
+            _serializedAtNs = times;
+            _serializedLengths = lengths;
+            _head = 0;
+        }
+    }
+}
