@@ -1,0 +1,516 @@
+// TCP demultiplexing and the parts of RFC 9293 that belong to no single connection: CLOSED (§3.10.7.1) and LISTEN
+// (§3.10.7.2) processing, port allocation, ISNs (RFC 6528), the challenge-ACK limit (RFC 5961 §7) and ICMP errors
+// (RFC 5927 §4.1, RFC 1122 §4.2.3.9).
+using System.Net.Sockets;
+using Wirestack.Buffers;
+using Wirestack.Diagnostics;
+using Wirestack.IP;
+using Wirestack.Time;
+using Wirestack.Wire;
+
+namespace Wirestack.Tcp;
+
+/// <summary>The TCP layer of one stack.</summary>
+public sealed class TcpLayer : IIPDispatcher
+{
+    private readonly Dictionary<FourTuple, TcpConnection> _connections = new();
+    private readonly Dictionary<ushort, List<TcpListener>> _listeners = new();
+    private readonly Dictionary<ushort, int> _boundPorts = new();
+    private readonly IsnGenerator _isn;
+    private long _challengeSecond = -1;
+    private int _challengeCount;
+
+    public TcpLayer(IPv4Layer ip, TcpCounters counters, TcpSettings settings, TimerWheel timers, MemoryBudget budget, Random random)
+    {
+        Ip = ip;
+        Counters = counters;
+        Settings = settings;
+        Timers = timers;
+        Budget = budget;
+        Random = random;
+        Span<byte> secret = stackalloc byte[32];
+        random.NextBytes(secret);
+        _isn = new IsnGenerator(secret);
+        ip.RegisterProtocol(IPProtocol.Tcp, this);
+    }
+
+    public IPv4Layer Ip { get; }
+    public TcpCounters Counters { get; }
+    public TcpSettings Settings { get; set; }
+    public TimerWheel Timers { get; }
+    public MemoryBudget Budget { get; }
+    public Random Random { get; }
+
+    /// <summary>The stack's clock in milliseconds, for timestamps (set on every entry).</summary>
+    public long NowMilliseconds { get; set; }
+
+    /// <summary>Segments not sent because no packet buffer could be had (the retransmission timer covers them).</summary>
+    public long OutputNoBuffers { get; internal set; }
+
+    public int ConnectionCount => _connections.Count;
+
+    public IEnumerable<TcpConnection> Connections => _connections.Values;
+
+    public IEnumerable<TcpListener> Listeners => _listeners.Values.SelectMany(l => l);
+
+    /// <summary>Raised when a connection fails with an error for its user (for traces and explanations).</summary>
+    public event Action<TcpConnection, SocketError, string?, Instant>? ConnectionFailed;
+
+    /// <summary>Raised on every state change.</summary>
+    public event Action<TcpConnection, TcpState, TcpState, Instant>? StateChanged;
+
+    public TcpConnection CreateConnection() => new(this);
+
+    internal SeqNumber NextIsn(FourTuple tuple, Instant now) =>
+        _isn.Next(tuple.LocalAddress.Value, tuple.LocalPort, tuple.RemoteAddress.Value, tuple.RemotePort, now);
+
+    // ---- binding ----------------------------------------------------------------------------------------------------
+
+    /// <summary>Reserves a local port for a socket (bind()). Port 0 picks an ephemeral one.</summary>
+    public SocketError Bind(IPv4Address address, ref ushort port, bool reuseAddress)
+    {
+        if (!address.IsUnspecified && !Ip.IsLocalAddress(address))
+        {
+            return SocketError.AddressNotAvailable;
+        }
+
+        if (port == 0)
+        {
+            int span = Settings.EphemeralHigh - Settings.EphemeralLow + 1;
+            int start = Random.Next(span);
+            for (int i = 0; i < span; i++)
+            {
+                ushort candidate = (ushort)(Settings.EphemeralLow + (start + i) % span);
+                if (!_boundPorts.ContainsKey(candidate) && !_listeners.ContainsKey(candidate))
+                {
+                    port = candidate;
+                    break;
+                }
+            }
+
+            if (port == 0)
+            {
+                return SocketError.AddressNotAvailable;
+            }
+        }
+        else if (_listeners.TryGetValue(port, out List<TcpListener>? ls) && ls.Any(l => Overlaps(l.Address, address)) ||
+                 (_boundPorts.ContainsKey(port) && !reuseAddress))
+        {
+            return SocketError.AddressAlreadyInUse;
+        }
+
+        _boundPorts[port] = _boundPorts.GetValueOrDefault(port) + 1;
+        return SocketError.Success;
+    }
+
+    /// <summary>Releases a port reserved by <see cref="Bind"/>.</summary>
+    public void Unbind(ushort port)
+    {
+        if (_boundPorts.TryGetValue(port, out int n))
+        {
+            if (n <= 1) _boundPorts.Remove(port);
+            else _boundPorts[port] = n - 1;
+        }
+    }
+
+    private static bool Overlaps(IPv4Address a, IPv4Address b) => a.IsUnspecified || b.IsUnspecified || a == b;
+
+    /// <summary>listen(): a listener on an address and port already bound by the caller.</summary>
+    public SocketError Listen(IPv4Address address, ushort port, int backlog, out TcpListener? listener)
+    {
+        listener = null;
+        if (_listeners.TryGetValue(port, out List<TcpListener>? list) && list.Any(l => Overlaps(l.Address, address)))
+        {
+            return SocketError.AddressAlreadyInUse;
+        }
+
+        // Linux clamps the backlog to somaxconn (and treats negative as the maximum).
+        int effective = backlog < 0 ? Settings.SoMaxConn : Math.Min(backlog, Settings.SoMaxConn);
+        listener = new TcpListener(address, port, effective);
+        if (list is null)
+        {
+            list = [];
+            _listeners[port] = list;
+        }
+
+        list.Add(listener);
+        return SocketError.Success;
+    }
+
+    public void CloseListener(TcpListener listener, Instant now)
+    {
+        if (_listeners.TryGetValue(listener.Port, out List<TcpListener>? list))
+        {
+            list.Remove(listener);
+            if (list.Count == 0)
+            {
+                _listeners.Remove(listener.Port);
+            }
+        }
+
+        listener.IsClosed = true;
+        foreach (TcpConnection connection in listener.Drain())
+        {
+            connection.Listener = null;
+            connection.IsOrphan = true;
+            // Linux resets connections that were never accepted when the listener closes.
+            connection.Abort(SocketError.ConnectionReset, "listener closed before accept", sendReset: true, now);
+        }
+    }
+
+    /// <summary>accept(): the next established connection, or null when none is waiting.</summary>
+    public TcpConnection? Accept(TcpListener listener)
+    {
+        TcpConnection? connection = listener.Dequeue();
+        if (connection is not null)
+        {
+            connection.Listener = null;
+            connection.IsOrphan = false;
+        }
+
+        return connection;
+    }
+
+    /// <summary>connect(): RFC 9293 §3.10.1 active OPEN. The local port must be bound (or is chosen here).</summary>
+    public SocketError Connect(TcpConnection connection, IPv4Address localAddress, ushort localPort, IPv4Address remote, ushort remotePort, Instant now)
+    {
+        if (remotePort == 0 || remote.IsUnspecified || remote.IsBroadcast || remote.IsMulticast)
+        {
+            return SocketError.AddressNotAvailable;
+        }
+
+        IPv4Address? source = localAddress.IsUnspecified ? Ip.SelectSource(remote) : localAddress;
+        if (source is null)
+        {
+            return SocketError.NetworkUnreachable;
+        }
+
+        var tuple = new FourTuple(source.Value, localPort, remote, remotePort);
+        if (_connections.ContainsKey(tuple))
+        {
+            return SocketError.AddressAlreadyInUse; // EADDRNOTAVAIL in Linux for an ephemeral clash; bound: EADDRINUSE
+        }
+
+        NowMilliseconds = now.TotalMilliseconds;
+        Counters.ActiveOpens++;
+        connection.Tuple = tuple;
+        Insert(connection);
+        connection.OpenActive(tuple, now);
+        connection.ScheduleTimer();
+        return SocketError.Success;
+    }
+
+    private void Insert(TcpConnection connection)
+    {
+        _connections[connection.Tuple] = connection;
+        connection.InTable = true;
+    }
+
+    internal void Remove(TcpConnection connection)
+    {
+        if (connection.InTable && _connections.TryGetValue(connection.Tuple, out TcpConnection? existing) && existing == connection)
+        {
+            _connections.Remove(connection.Tuple);
+        }
+
+        connection.InTable = false;
+        connection.Listener?.Forget(connection);
+    }
+
+    // ---- input ------------------------------------------------------------------------------------------------------
+
+    public void Deliver(in IPv4Header ip, PacketBuffer packet, Instant now)
+    {
+        NowMilliseconds = now.TotalMilliseconds;
+        if (TcpSegment.TryCreate(packet.Span, out TcpSegment segment) != HeaderError.None)
+        {
+            Counters.InErrs++;
+            return;
+        }
+
+        HeaderError error = TcpHeader.TryParse(segment, ip.Source, ip.Destination, out TcpHeader h);
+        if (error != HeaderError.None)
+        {
+            Counters.InErrs++;
+            if (error == HeaderError.BadChecksum)
+            {
+                Counters.InCsumErrors++;
+            }
+
+            return;
+        }
+
+        Counters.InSegs++;
+        // RFC 1122 §4.2.3.10: a SYN to a broadcast or multicast address is dropped; so are land attacks.
+        if (ip.Destination.IsBroadcast || ip.Destination.IsMulticast || (ip.Source == ip.Destination && h.SourcePort == h.DestinationPort && h.Has(TcpFlags.Syn)))
+        {
+            Counters.InErrs++;
+            return;
+        }
+
+        ReadOnlySpan<byte> payload = segment.Payload;
+        var tuple = new FourTuple(ip.Destination, h.DestinationPort, ip.Source, h.SourcePort);
+        if (_connections.TryGetValue(tuple, out TcpConnection? connection))
+        {
+            if (connection.State == TcpState.TimeWait)
+            {
+                if (h.Has(TcpFlags.Syn) && !h.Has(TcpFlags.Ack) && !h.Has(TcpFlags.Rst) && connection.AcceptsNewIncarnation(h) &&
+                    FindListener(ip.Destination, h.DestinationPort) is not null)
+                {
+                    Counters.TWRecycled++;
+                    connection.Fail(SocketError.Success, null, now);
+                }
+                else
+                {
+                    connection.OnSegmentInTimeWait(h, payload.Length, now);
+                    return;
+                }
+            }
+            else
+            {
+                connection.OnSegment(h, payload, now);
+                return;
+            }
+        }
+
+        TcpListener? listener = FindListener(ip.Destination, h.DestinationPort);
+        if (listener is not null)
+        {
+            OnListenerSegment(listener, h, tuple, payload.Length, now);
+            return;
+        }
+
+        OnClosedSegment(h, tuple, payload.Length, now);
+    }
+
+    private TcpListener? FindListener(IPv4Address address, ushort port)
+    {
+        if (!_listeners.TryGetValue(port, out List<TcpListener>? list))
+        {
+            return null;
+        }
+
+        TcpListener? wildcard = null;
+        foreach (TcpListener l in list)
+        {
+            if (l.Address == address)
+            {
+                return l;
+            }
+
+            if (l.Address.IsUnspecified)
+            {
+                wildcard = l;
+            }
+        }
+
+        return wildcard;
+    }
+
+    /// <summary>RFC 9293 §3.10.7.1: "If the state is CLOSED ... all data in the incoming segment is discarded. An
+    /// incoming segment containing a RST is discarded. An incoming segment not containing a RST causes a RST to be
+    /// sent in response."</summary>
+    private void OnClosedSegment(in TcpHeader h, FourTuple tuple, int payloadLength, Instant now)
+    {
+        if (h.Has(TcpFlags.Rst))
+        {
+            return;
+        }
+
+        if (h.Has(TcpFlags.Ack))
+        {
+            SendResetFor(tuple, h.AcknowledgmentNumber, default, ack: false, now);
+        }
+        else
+        {
+            int segLen = payloadLength + (h.Has(TcpFlags.Syn) ? 1 : 0) + (h.Has(TcpFlags.Fin) ? 1 : 0);
+            SendResetFor(tuple, new SeqNumber(0), h.SequenceNumber + segLen, ack: true, now);
+        }
+    }
+
+    /// <summary>RFC 9293 §3.10.7.2 LISTEN, with Linux's queue rules (seed 004 §1.4, §3.1).</summary>
+    private void OnListenerSegment(TcpListener listener, in TcpHeader h, FourTuple tuple, int payloadLength, Instant now)
+    {
+        if (h.Has(TcpFlags.Rst))
+        {
+            return; // first: "An incoming RST should be ignored"
+        }
+
+        if (h.Has(TcpFlags.Ack))
+        {
+            // second: "Any acknowledgment is bad if it arrives on a connection still in the LISTEN state. An
+            // acceptable reset segment should be formed for any arriving ACK-bearing segment."
+            SendResetFor(tuple, h.AcknowledgmentNumber, default, ack: false, now);
+            return;
+        }
+
+        if (!h.Has(TcpFlags.Syn))
+        {
+            return;
+        }
+
+        if (listener.AcceptQueueFull)
+        {
+            // Linux tcp_conn_request: a SYN to a listener whose accept queue is full is dropped.
+            Counters.ListenOverflows++;
+            Counters.ListenDrops++;
+            return;
+        }
+
+        if (listener.SynQueueFull)
+        {
+            Counters.TCPReqQFullDrop++;
+            Counters.ListenDrops++;
+            return;
+        }
+
+        var connection = new TcpConnection(this);
+        connection.Tuple = tuple;
+        Insert(connection);
+        listener.AddHalfOpen(connection);
+        Counters.PassiveOpens++;
+        connection.OpenPassive(listener, h, tuple, now);
+        connection.ScheduleTimer();
+    }
+
+    /// <summary>The final ACK of a passive open arrived: move the connection to the accept queue, or (full) drop
+    /// the ACK as Linux does, or reset with <see cref="TcpSettings.AbortOnOverflow"/>.</summary>
+    internal bool TryQueueForAccept(TcpConnection connection, Instant now)
+    {
+        TcpListener listener = connection.Listener!;
+        if (listener.AcceptQueueFull)
+        {
+            Counters.ListenOverflows++;
+            Counters.ListenDrops++;
+            if (Settings.AbortOnOverflow)
+            {
+                Counters.EmbryonicRsts++;
+                connection.Abort(SocketError.Success, null, sendReset: true, now);
+            }
+
+            return false;
+        }
+
+        listener.PromoteToAcceptQueue(connection);
+        connection.IsOrphan = true; // until accepted
+        return true;
+    }
+
+    internal void OnActiveEstablished(TcpConnection connection)
+    {
+    }
+
+    internal void OnStateChanged(TcpConnection connection, TcpState old, TcpState state, Instant now)
+    {
+        if (old == TcpState.SynReceived && state == TcpState.Established && connection.Listener is not null)
+        {
+            // accepted connections leave the SYN queue through PromoteToAcceptQueue
+        }
+
+        StateChanged?.Invoke(connection, old, state, now);
+    }
+
+    internal void OnConnectionError(TcpConnection connection, SocketError error, string? cause, Instant now) =>
+        ConnectionFailed?.Invoke(connection, error, cause, now);
+
+    // ---- output helpers ---------------------------------------------------------------------------------------------
+
+    /// <summary>Sends a reset that belongs to no connection (RFC 9293 §3.10.7.1 forms).</summary>
+    internal void SendResetFor(FourTuple tuple, SeqNumber seq, SeqNumber ackNumber, bool ack, Instant now)
+    {
+        var header = new TcpHeader
+        {
+            SourcePort = tuple.LocalPort,
+            DestinationPort = tuple.RemotePort,
+            SequenceNumber = seq,
+            AcknowledgmentNumber = ack ? ackNumber : default,
+            Flags = TcpFlags.Rst | (ack ? TcpFlags.Ack : 0),
+        };
+
+        if (!Ip.TryRentPacket(header.Length, out PacketBuffer? packet))
+        {
+            OutputNoBuffers++;
+            return;
+        }
+
+        packet!.Append(header.Length);
+        header.WriteTo(packet.Span, tuple.LocalAddress, tuple.RemoteAddress);
+        Counters.OutSegs++;
+        Counters.OutRsts++;
+        Ip.Output(packet, tuple.LocalAddress, tuple.RemoteAddress, IPProtocol.Tcp, now);
+    }
+
+    /// <summary>RFC 5961 §3.2/§4.2 challenge ACK, limited stack-wide per second (§7).</summary>
+    internal void SendChallengeAck(TcpConnection connection, Instant now)
+    {
+        long second = now.Microseconds / 1_000_000;
+        if (second != _challengeSecond)
+        {
+            _challengeSecond = second;
+            _challengeCount = 0;
+        }
+
+        if (_challengeCount >= Settings.ChallengeAckLimit)
+        {
+            Counters.TCPACKSkippedChallenge++;
+            return;
+        }
+
+        _challengeCount++;
+        Counters.TCPChallengeACK++;
+        connection.SendAck(now);
+    }
+
+    // ---- ICMP -------------------------------------------------------------------------------------------------------
+
+    /// <summary>RFC 1122 §4.2.3.9 and RFC 5927 §4.1: act on an ICMP error only when the quoted sequence number is
+    /// in flight. Port/protocol unreachable during connect refuses it (hard error); others are soft.</summary>
+    public void DeliverIcmpError(byte type, byte code, ushort nextHopMtu, IPv4Packet quoted, Instant now)
+    {
+        ReadOnlySpan<byte> payload = quoted.Payload;
+        if (payload.Length < 8)
+        {
+            return;
+        }
+
+        ushort localPort = (ushort)(payload[0] << 8 | payload[1]);
+        ushort remotePort = (ushort)(payload[2] << 8 | payload[3]);
+        var seq = new SeqNumber((uint)(payload[4] << 24 | payload[5] << 16 | payload[6] << 8 | payload[7]));
+        var tuple = new FourTuple(quoted.Source, localPort, quoted.Destination, remotePort);
+        if (!_connections.TryGetValue(tuple, out TcpConnection? connection))
+        {
+            return;
+        }
+
+        if (!(seq >= connection.SndUna && seq <= connection.SndNxt))
+        {
+            Counters.OutOfWindowIcmps++;
+            return;
+        }
+
+        if (type == IcmpV4Type.DestinationUnreachable && connection.State == TcpState.SynSent &&
+            code is IcmpV4UnreachableCode.Port or IcmpV4UnreachableCode.Protocol)
+        {
+            Counters.AttemptFails++;
+            connection.Fail(SocketError.ConnectionRefused,
+                $"connection refused: ICMP destination unreachable (code {code}) from {quoted.Destination}", now);
+        }
+    }
+
+    /// <summary>The earliest connection deadline is tracked by the timer wheel; nothing else here needs polling.</summary>
+    public void CheckInvariants()
+    {
+        foreach ((FourTuple tuple, TcpConnection c) in _connections)
+        {
+            if (c.Tuple != tuple)
+            {
+                throw new InvalidOperationException($"connection table key {tuple} holds {c.Tuple}");
+            }
+
+            if (c.SndUna > c.SndNxt)
+            {
+                throw new InvalidOperationException($"{c}: SND.UNA {c.SndUna} beyond SND.NXT {c.SndNxt}");
+            }
+        }
+    }
+}
