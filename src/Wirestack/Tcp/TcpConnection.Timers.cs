@@ -4,6 +4,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using Wirestack.Time;
+using Wirestack.Wire;
 
 namespace Wirestack.Tcp;
 

@@ -1,0 +1,77 @@
+namespace Wirestack.Simulation;
+
+/// <summary>
+/// A single-threaded synchronization context whose queue the simulator drains between events, so async code written
+/// against Wirestack sockets runs deterministically: continuations run in the order they were posted, on the
+/// simulator's thread, never inline under a stack's lock.
+/// </summary>
+internal sealed class SimulationContext(Simulator simulator) : SynchronizationContext
+{
+    private readonly Queue<(SendOrPostCallback Callback, object? State)> _queue = new();
+    private readonly object _gate = new();
+
+    public bool HasWork
+    {
+        get { lock (_gate) { return _queue.Count > 0; } }
+    }
+
+    public override void Post(SendOrPostCallback d, object? state)
+    {
+        lock (_gate)
+        {
+            _queue.Enqueue((d, state));
+        }
+    }
+
+    public override void Send(SendOrPostCallback d, object? state) =>
+        throw new NotSupportedException("synchronous Send is not supported in the simulation context");
+
+    public override SynchronizationContext CreateCopy() => this;
+
+    public Task<T> Start<T>(Func<Task<T>> body)
+    {
+        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(_ => RunBody(body, tcs), null);
+        return tcs.Task;
+    }
+
+    private async void RunBody<T>(Func<Task<T>> body, TaskCompletionSource<T> tcs)
+    {
+        try
+        {
+            tcs.SetResult(await body().ConfigureAwait(true));
+        }
+        catch (Exception ex)
+        {
+            tcs.SetException(ex);
+        }
+    }
+
+    public void RunPending()
+    {
+        SynchronizationContext? previous = Current;
+        SetSynchronizationContext(this);
+        try
+        {
+            for (int guard = 0; guard < 1_000_000; guard++)
+            {
+                (SendOrPostCallback Callback, object? State) item;
+                lock (_gate)
+                {
+                    if (!_queue.TryDequeue(out item))
+                    {
+                        return;
+                    }
+                }
+
+                item.Callback(item.State);
+            }
+        }
+        finally
+        {
+            SetSynchronizationContext(previous);
+        }
+    }
+
+    public Simulator Simulator => simulator;
+}

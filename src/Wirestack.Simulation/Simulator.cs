@@ -1,0 +1,258 @@
+// The discrete-event simulator: hosts (NetStacks) joined by simulated wires, all driven by one VirtualClock. It
+// never sleeps: each step jumps straight to the next thing that can happen (a timer, a packet arrival), so a
+// 127-second SYN timeout takes microseconds of real time and happens identically for the same seed.
+using Wirestack.IP;
+using Wirestack.Links;
+using Wirestack.Stack;
+using Wirestack.Time;
+using Wirestack.Wire;
+
+namespace Wirestack.Simulation;
+
+/// <summary>A simulated network in virtual time, deterministic by seed.</summary>
+public sealed class Simulator : IDisposable
+{
+    private readonly List<NetStack> _hosts = [];
+    private readonly List<SimulatedWire> _wires = [];
+    private readonly List<PcapWriter> _captures = [];
+    private readonly SimulationContext _context;
+    private int _depth;
+
+    public Simulator(int seed)
+    {
+        Seed = seed;
+        Random = new Random(seed);
+        Clock = new VirtualClock();
+        _context = new SimulationContext(this);
+    }
+
+    public int Seed { get; }
+
+    public Random Random { get; }
+
+    public VirtualClock Clock { get; }
+
+    public Instant Now => Clock.Now;
+
+    public IReadOnlyList<NetStack> Hosts => _hosts;
+
+    public IReadOnlyList<SimulatedWire> Wires => _wires;
+
+    /// <summary>The single-threaded synchronization context that runs async test code deterministically.</summary>
+    public SynchronizationContext Context => _context;
+
+    /// <summary>Steps taken so far (for diagnostics).</summary>
+    public long Steps { get; private set; }
+
+    public NetStack AddHost(string name, NetStackOptions? options = null)
+    {
+        options ??= new NetStackOptions();
+        options.Name = name;
+        if (options.Seed == 1)
+        {
+            options.Seed = Random.Next();
+        }
+
+        var stack = new NetStack(options, () => Clock.Now);
+        stack.Waiter = new SimulatedWaiter(this);
+        _hosts.Add(stack);
+        return stack;
+    }
+
+    /// <summary>Joins two hosts with a wire and gives each an address on it.</summary>
+    public SimulatedWire Connect(NetStack a, string addressA, NetStack b, string addressB, LinkImpairments? aToB = null,
+        LinkImpairments? bToA = null, int rxRing = 256)
+    {
+        aToB ??= LinkImpairments.None;
+        bToA ??= aToB;
+        var wire = new SimulatedWire(new Random(Random.Next()), aToB, bToA, rxRing, $"{a.Name}-{b.Name}");
+        _wires.Add(wire);
+        a.AddInterface(wire.A, IPv4Cidr.Parse(addressA));
+        b.AddInterface(wire.B, IPv4Cidr.Parse(addressB));
+        return wire;
+    }
+
+    /// <summary>Records every packet delivered on every wire into <paramref name="output"/> (libpcap, raw IP,
+    /// nanosecond timestamps from the virtual clock).</summary>
+    public PcapWriter CaptureAll(Stream output)
+    {
+        var writer = new PcapWriter(output, LinkMedium.Ip);
+        _captures.Add(writer);
+        foreach (SimulatedWire wire in _wires)
+        {
+            wire.Tap = (packet, time) => writer.Write(packet, time);
+        }
+
+        return writer;
+    }
+
+    /// <summary>The next instant anything can happen, or null when the network is idle forever.</summary>
+    public Instant? NextEventAt
+    {
+        get
+        {
+            Instant? at = Clock.NextTimerAt;
+            foreach (NetStack host in _hosts)
+            {
+                at = Instant.Earliest(at, host.PollAt);
+            }
+
+            foreach (SimulatedWire wire in _wires)
+            {
+                at = Instant.Earliest(at, wire.NextDeliveryAt);
+            }
+
+            if (_context.HasWork)
+            {
+                at = Now;
+            }
+
+            return at;
+        }
+    }
+
+    /// <summary>Runs one instant's worth of work: jumps to the next event, delivers, polls every host, runs
+    /// queued continuations. Returns false when nothing is left to do.</summary>
+    public bool Step(Instant? limit = null)
+    {
+        Instant? next = NextEventAt;
+        if (next is null)
+        {
+            return false;
+        }
+
+        Instant target = Instant.Max(next.Value, Now);
+        if (limit is { } l && target > l)
+        {
+            Clock.AdvanceTo(l);
+            return false;
+        }
+
+        if (target > Now)
+        {
+            Clock.AdvanceTo(target);
+        }
+
+        Steps++;
+        Instant now = Now;
+        foreach (SimulatedWire wire in _wires)
+        {
+            wire.DeliverDue(now);
+        }
+
+        foreach (NetStack host in _hosts)
+        {
+            lock (host.SyncRoot)
+            {
+                host.Poll(now);
+            }
+        }
+
+        _context.RunPending();
+        return true;
+    }
+
+    /// <summary>Runs until <paramref name="condition"/> holds. Throws (with the seed) when <paramref name="limit"/>
+    /// of virtual time passes or the network goes idle first.</summary>
+    public void RunUntil(Func<bool> condition, TimeSpan limit)
+    {
+        Instant deadline = Now + limit;
+        if (!RunUntilCore(condition, deadline))
+        {
+            throw new SimulationTimeoutException(
+                $"simulation (seed {Seed}) did not reach its condition within {limit.TotalSeconds} s of virtual time (now {Now}); replay with WIRESTACK_SEED={Seed}");
+        }
+    }
+
+    /// <summary>Runs until <paramref name="condition"/> or <paramref name="deadline"/>; returns the condition.</summary>
+    public bool RunUntilCore(Func<bool> condition, Instant? deadline)
+    {
+        _depth++;
+        try
+        {
+            if (_depth > 64)
+            {
+                throw new InvalidOperationException("blocking calls nested more than 64 deep inside the simulator");
+            }
+
+            while (!condition())
+            {
+                if (deadline is { } d && Now >= d)
+                {
+                    return condition();
+                }
+
+                if (!Step(deadline))
+                {
+                    if (deadline is { } d2 && Now >= d2)
+                    {
+                        return condition();
+                    }
+
+                    if (deadline is null)
+                    {
+                        return condition(); // idle forever: nothing can make the condition true
+                    }
+
+                    Clock.AdvanceTo(deadline.Value);
+                }
+            }
+
+            return true;
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    /// <summary>Advances virtual time by <paramref name="duration"/>, doing everything that happens meanwhile.</summary>
+    public void RunFor(TimeSpan duration)
+    {
+        Instant deadline = Now + duration;
+        RunUntilCore(() => false, deadline);
+        if (Now < deadline)
+        {
+            Clock.AdvanceTo(deadline);
+        }
+    }
+
+    /// <summary>Runs an async body under the simulator's single-threaded context until it completes.</summary>
+    public T Run<T>(Func<Task<T>> body, TimeSpan limit)
+    {
+        Task<T> task = _context.Start(body);
+        RunUntil(() => task.IsCompleted, limit);
+        return task.GetAwaiter().GetResult();
+    }
+
+    public void Run(Func<Task> body, TimeSpan limit)
+    {
+        Task task = _context.Start(async () => { await body().ConfigureAwait(true); return true; });
+        RunUntil(() => task.IsCompleted, limit);
+        task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Posts work to run on the simulator's context at the current instant.</summary>
+    public void Post(Action action) => _context.Post(_ => action(), null);
+
+    public void Dispose()
+    {
+        foreach (PcapWriter writer in _captures)
+        {
+            writer.Flush();
+            writer.Dispose();
+        }
+    }
+
+    private sealed class SimulatedWaiter(Simulator simulator) : IStackWaiter
+    {
+        public bool WaitUntil(Func<bool> condition, Instant? deadline) => simulator.RunUntilCore(condition, deadline);
+
+        public void Notify()
+        {
+        }
+    }
+}
+
+/// <summary>The simulation did not reach its goal in the virtual time allowed.</summary>
+public sealed class SimulationTimeoutException(string message) : Exception(message);
