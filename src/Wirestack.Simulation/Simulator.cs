@@ -246,7 +246,18 @@ public sealed class Simulator : IDisposable
 
     private sealed class SimulatedWaiter(Simulator simulator) : IStackWaiter
     {
-        public bool WaitUntil(Func<bool> condition, Instant? deadline) => simulator.RunUntilCore(condition, deadline);
+        public bool WaitUntil(Func<bool> condition, Instant? deadline)
+        {
+            if (simulator.RunUntilCore(condition, deadline) || deadline is not null)
+            {
+                return condition();
+            }
+
+            // A blocking call with no deadline on a network that has gone idle would hang forever in real life.
+            throw new SimulationDeadlockException(
+                $"a blocking call can never complete: the simulated network is idle at {simulator.Now} (seed {simulator.Seed}). " +
+                "Run the other side concurrently (async, or Post to the simulator) or use a timeout.");
+        }
 
         public void Notify()
         {
@@ -256,3 +267,6 @@ public sealed class Simulator : IDisposable
 
 /// <summary>The simulation did not reach its goal in the virtual time allowed.</summary>
 public sealed class SimulationTimeoutException(string message) : Exception(message);
+
+/// <summary>A blocking call waits for something that nothing in the simulation will ever do.</summary>
+public sealed class SimulationDeadlockException(string message) : Exception(message);

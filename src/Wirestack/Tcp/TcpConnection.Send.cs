@@ -51,6 +51,30 @@ public sealed partial class TcpConnection
         SendSynAck(now);
     }
 
+    /// <summary>RFC 4987 §3.6: a connection rebuilt from a SYN cookie, straight into ESTABLISHED.</summary>
+    internal void OpenFromCookie(TcpListener listener, in TcpHeader ack, FourTuple tuple, int mss, Instant now)
+    {
+        Tuple = tuple;
+        Listener = listener;
+        InitializeSequence(now);
+        _iss = ack.AcknowledgmentNumber - 1;
+        _sndUna = ack.AcknowledgmentNumber;
+        _sndNxt = _sndUna;
+        _sndMax = _sndUna;
+        _irs = ack.SequenceNumber - 1;
+        _rcvNxt = ack.SequenceNumber;
+        _rcvAdvertisedEdge = _rcvNxt + Math.Min(65535, ReceiveLimit);
+        _peerMss = Math.Max(mss, _layer.Settings.MinSendMss);
+        UpdateMss();
+        _sndWnd = ack.Window;
+        _maxSndWnd = _sndWnd;
+        _sndWl1 = ack.SequenceNumber;
+        _sndWl2 = ack.AcknowledgmentNumber;
+        Congestion!.Initialize(Mss, now);
+        _connectStart = now;
+        SetState(TcpState.Established, now);
+    }
+
     private void InitializeSequence(Instant now)
     {
         _iss = _layer.NextIsn(Tuple, now);

@@ -17,6 +17,7 @@ public sealed class TcpLayer : IIPDispatcher
     private readonly Dictionary<ushort, List<TcpListener>> _listeners = new();
     private readonly Dictionary<ushort, int> _boundPorts = new();
     private readonly IsnGenerator _isn;
+    private readonly SynCookies _cookies;
     private long _challengeSecond = -1;
     private int _challengeCount;
 
@@ -31,6 +32,8 @@ public sealed class TcpLayer : IIPDispatcher
         Span<byte> secret = stackalloc byte[32];
         random.NextBytes(secret);
         _isn = new IsnGenerator(secret);
+        random.NextBytes(secret);
+        _cookies = new SynCookies(secret);
         ip.RegisterProtocol(IPProtocol.Tcp, this);
     }
 
@@ -276,7 +279,7 @@ public sealed class TcpLayer : IIPDispatcher
         TcpListener? listener = FindListener(ip.Destination, h.DestinationPort);
         if (listener is not null)
         {
-            OnListenerSegment(listener, h, tuple, payload.Length, now);
+            OnListenerSegment(listener, h, tuple, payload, now);
             return;
         }
 
@@ -329,7 +332,7 @@ public sealed class TcpLayer : IIPDispatcher
     }
 
     /// <summary>RFC 9293 §3.10.7.2 LISTEN, with Linux's queue rules (seed 004 §1.4, §3.1).</summary>
-    private void OnListenerSegment(TcpListener listener, in TcpHeader h, FourTuple tuple, int payloadLength, Instant now)
+    private void OnListenerSegment(TcpListener listener, in TcpHeader h, FourTuple tuple, ReadOnlySpan<byte> payload, Instant now)
     {
         if (h.Has(TcpFlags.Rst))
         {
@@ -338,6 +341,11 @@ public sealed class TcpLayer : IIPDispatcher
 
         if (h.Has(TcpFlags.Ack))
         {
+            if (!h.Has(TcpFlags.Syn) && Settings.SynCookies > 0 && TryCookieAck(listener, h, tuple, payload, now))
+            {
+                return;
+            }
+
             // second: "Any acknowledgment is bad if it arrives on a connection still in the LISTEN state. An
             // acceptable reset segment should be formed for any arriving ACK-bearing segment."
             SendResetFor(tuple, h.AcknowledgmentNumber, default, ack: false, now);
@@ -357,6 +365,14 @@ public sealed class TcpLayer : IIPDispatcher
             return;
         }
 
+        if (Settings.SynCookies == 2 || (listener.SynQueueFull && Settings.SynCookies == 1))
+        {
+            // RFC 4987 §3.6: answer without keeping state.
+            Counters.TCPReqQFullDoCookies++;
+            SendCookieSynAck(h, tuple, now);
+            return;
+        }
+
         if (listener.SynQueueFull)
         {
             Counters.TCPReqQFullDrop++;
@@ -371,6 +387,78 @@ public sealed class TcpLayer : IIPDispatcher
         Counters.PassiveOpens++;
         connection.OpenPassive(listener, h, tuple, now);
         connection.ScheduleTimer();
+    }
+
+    private void SendCookieSynAck(in TcpHeader syn, FourTuple tuple, Instant now)
+    {
+        int mtuMss = Ip.MtuFor(tuple.RemoteAddress) - 40;
+        int mss = Math.Min(syn.Options.Mss ?? 536, mtuMss);
+        SeqNumber cookie = _cookies.Encode(tuple, syn.SequenceNumber, mss, now);
+        var header = new TcpHeader
+        {
+            SourcePort = tuple.LocalPort,
+            DestinationPort = tuple.RemotePort,
+            SequenceNumber = cookie,
+            AcknowledgmentNumber = syn.SequenceNumber + 1,
+            Flags = TcpFlags.Syn | TcpFlags.Ack,
+            Window = (ushort)Math.Min(65535, Settings.ReceiveBufferDefault / 2),
+            Options = new TcpOptions { Mss = (ushort)mtuMss },
+        };
+
+        if (!Ip.TryRentPacket(header.Length, out PacketBuffer? packet))
+        {
+            OutputNoBuffers++;
+            return;
+        }
+
+        packet!.Append(header.Length);
+        header.WriteTo(packet.Span, tuple.LocalAddress, tuple.RemoteAddress);
+        Counters.OutSegs++;
+        Counters.SyncookiesSent++;
+        Ip.Output(packet, tuple.LocalAddress, tuple.RemoteAddress, IPProtocol.Tcp, now);
+    }
+
+    /// <summary>An ACK to a listener: if it returns a valid cookie, the connection is rebuilt from it.</summary>
+    private bool TryCookieAck(TcpListener listener, in TcpHeader h, FourTuple tuple, ReadOnlySpan<byte> payload, Instant now)
+    {
+        if (h.Has(TcpFlags.Rst))
+        {
+            return false;
+        }
+
+        SeqNumber clientIsn = h.SequenceNumber - 1;
+        if (!_cookies.TryDecode(tuple, clientIsn, h.AcknowledgmentNumber - 1, now, out int mss))
+        {
+            Counters.SyncookiesFailed++;
+            return false;
+        }
+
+        Counters.SyncookiesRecv++;
+        if (listener.AcceptQueueFull)
+        {
+            Counters.ListenOverflows++;
+            Counters.ListenDrops++;
+            if (Settings.AbortOnOverflow)
+            {
+                SendResetFor(tuple, h.AcknowledgmentNumber, default, ack: false, now);
+            }
+
+            return true; // dropped: the client's retransmission will try again while the cookie lives
+        }
+
+        var connection = new TcpConnection(this) { Tuple = tuple };
+        Insert(connection);
+        Counters.PassiveOpens++;
+        connection.OpenFromCookie(listener, h, tuple, mss, now);
+        listener.AddEstablished(connection);
+        connection.IsOrphan = true;
+        if (payload.Length > 0 || h.Has(TcpFlags.Fin))
+        {
+            connection.OnSegment(h, payload, now);
+        }
+
+        connection.ScheduleTimer();
+        return true;
     }
 
     /// <summary>The final ACK of a passive open arrived: move the connection to the accept queue, or (full) drop
