@@ -44,7 +44,7 @@ public readonly record struct IPv4Header(
             throw new ArgumentException("an IPv4 header needs 20 bytes", nameof(destination));
         }
 
-        if (FragmentOffset % 8 != 0 || (uint)FragmentOffset > 0xFFF8 || (uint)(PayloadLength + Length) > 0xFFFF)
+        if (FragmentOffset % 8 != 0 || (uint)FragmentOffset > 0xFFF8 || (uint)PayloadLength > 0xFFFF - Length)
         {
             throw new ArgumentException($"impossible IPv4 header: payload {PayloadLength} B, fragment offset {FragmentOffset}");
         }

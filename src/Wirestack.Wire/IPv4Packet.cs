@@ -84,7 +84,7 @@ public readonly ref struct IPv4Packet
 
     /// <summary>RFC 791 §3.1, Options: type-length-value, except End of Option List (0) and No Operation (1), which
     /// are one byte. Options are skipped, but their lengths must hold together.</summary>
-    private static HeaderError ValidateOptions(ReadOnlySpan<byte> options)
+    internal static HeaderError ValidateOptions(ReadOnlySpan<byte> options)
     {
         int i = 0;
         while (i < options.Length)

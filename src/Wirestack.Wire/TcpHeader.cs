@@ -4,7 +4,7 @@ using System.Text;
 namespace Wirestack.Wire;
 
 /// <summary>The validated, semantic part of a TCP header (RFC 9293 §3.1), with its options parsed.</summary>
-public struct TcpHeader
+public struct TcpHeader : IEquatable<TcpHeader>
 {
     public ushort SourcePort;
     public ushort DestinationPort;
@@ -63,6 +63,12 @@ public struct TcpHeader
     public readonly void WriteTo(Span<byte> segment, IPv4Address source, IPv4Address destination)
     {
         int headerLength = Length;
+        if (headerLength > TcpSegment.MinHeaderLength + TcpOptions.MaxLength)
+        {
+            // RFC 9293 §3.1: the 4-bit data offset cannot describe more than 60 bytes of header.
+            throw new ArgumentException($"{headerLength - TcpSegment.MinHeaderLength} bytes of TCP options; a header holds at most {TcpOptions.MaxLength}");
+        }
+
         if (segment.Length < headerLength)
         {
             throw new ArgumentException("segment span is shorter than the header", nameof(segment));
@@ -82,6 +88,22 @@ public struct TcpHeader
         ulong sum = InternetChecksum.PseudoHeader(source, destination, IPProtocol.Tcp, segment.Length);
         BinaryPrimitives.WriteUInt16BigEndian(segment[16..], InternetChecksum.Finish(InternetChecksum.Accumulate(segment, sum)));
     }
+
+    /// <summary>Field-by-field equality, options compared as <see cref="TcpOptions.Equals(TcpOptions)"/> does.</summary>
+    public readonly bool Equals(TcpHeader other) =>
+        SourcePort == other.SourcePort && DestinationPort == other.DestinationPort &&
+        SequenceNumber == other.SequenceNumber && AcknowledgmentNumber == other.AcknowledgmentNumber &&
+        Flags == other.Flags && Window == other.Window && UrgentPointer == other.UrgentPointer &&
+        Options.Equals(other.Options);
+
+    public override readonly bool Equals(object? obj) => obj is TcpHeader other && Equals(other);
+
+    public override readonly int GetHashCode() =>
+        HashCode.Combine(SourcePort, DestinationPort, SequenceNumber, AcknowledgmentNumber, Flags, Window, UrgentPointer, Options);
+
+    public static bool operator ==(TcpHeader left, TcpHeader right) => left.Equals(right);
+
+    public static bool operator !=(TcpHeader left, TcpHeader right) => !left.Equals(right);
 
     public override readonly string ToString() =>
         Format(SourcePort, DestinationPort, Flags, SequenceNumber, AcknowledgmentNumber, Window, -1, Options);

@@ -17,7 +17,7 @@ public struct SackBlocks
 /// The TCP options the stack understands, parsed without allocation: MSS (RFC 9293 §3.2), window scale and
 /// timestamps (RFC 7323), SACK-permitted and SACK (RFC 2018). Unknown options are skipped by their length.
 /// </summary>
-public struct TcpOptions
+public partial struct TcpOptions : IEquatable<TcpOptions>
 {
     public const byte KindEnd = 0;
     public const byte KindNop = 1;
@@ -29,6 +29,12 @@ public struct TcpOptions
 
     /// <summary>RFC 7323 §2.3: the largest shift a window-scale option may use.</summary>
     public const int MaxWindowScale = 14;
+
+    /// <summary>RFC 9293 §3.1: the data offset is 4 bits of 32-bit words, so at most 60 - 20 = 40 bytes of options.</summary>
+    public const int MaxLength = 40;
+
+    /// <summary>RFC 2018 §3: at most four SACK blocks fit in the option space.</summary>
+    public const int MaxSackBlocks = 4;
 
     public ushort? Mss;
     public byte? WindowScale;
@@ -163,8 +169,26 @@ public struct TcpOptions
     }
 
     /// <summary>Writes the options in the usual 4-byte-aligned layout and returns the bytes written.</summary>
+    /// <exception cref="ArgumentException">The options do not fit in the 40 bytes a header allows (e.g. timestamps
+    /// with four SACK blocks), <see cref="SackCount"/> is outside 0..4, or <paramref name="destination"/> is too short.</exception>
     public readonly int WriteTo(Span<byte> destination)
     {
+        if (SackCount > MaxSackBlocks)
+        {
+            throw new ArgumentException($"{SackCount} SACK blocks; a header holds at most {MaxSackBlocks}");
+        }
+
+        int length = EncodedLength;
+        if (length > MaxLength)
+        {
+            throw new ArgumentException($"{length} bytes of TCP options; a header holds at most {MaxLength}");
+        }
+
+        if (destination.Length < length)
+        {
+            throw new ArgumentException($"options need {length} bytes", nameof(destination));
+        }
+
         int i = 0;
         if (Mss.HasValue)
         {

@@ -29,6 +29,12 @@ public readonly record struct UdpHeader(ushort SourcePort, ushort DestinationPor
     /// header + payload.</summary>
     public void WriteTo(Span<byte> datagram, IPv4Address source, IPv4Address destination)
     {
+        if (datagram.Length < Length || datagram.Length > ushort.MaxValue)
+        {
+            // RFC 768: the length field is 16 bits and counts the 8-byte header.
+            throw new ArgumentException($"a UDP datagram is 8..65535 bytes, not {datagram.Length}", nameof(datagram));
+        }
+
         BinaryPrimitives.WriteUInt16BigEndian(datagram, SourcePort);
         BinaryPrimitives.WriteUInt16BigEndian(datagram[2..], DestinationPort);
         BinaryPrimitives.WriteUInt16BigEndian(datagram[4..], (ushort)datagram.Length);
