@@ -1,0 +1,210 @@
+using System.Buffers;
+
+namespace Wirestack.Buffers;
+
+/// <summary>
+/// A first-in first-out queue of bytes (a socket's send or receive buffer). The bytes live in fixed-size chunks
+/// rented from <see cref="ArrayPool{T}.Shared"/> only when data arrives; each chunk is charged to the stack's
+/// <see cref="MemoryBudget"/> when it is rented and released as soon as it is drained, so an empty queue holds no
+/// memory and no charge (DESIGN.md: "idle connections hold no buffer memory").
+/// </summary>
+/// <remarks>
+/// Not thread-safe: like all protocol state it is touched only by its stack's single protocol loop. The chunk table grows by doubling when
+/// it must and is kept afterwards, so steady-state reads and writes allocate nothing.
+/// </remarks>
+public sealed class ByteQueue
+{
+    /// <summary>The default chunk size (16 KiB).</summary>
+    public const int DefaultChunkSize = 16384;
+
+    private readonly MemoryBudget _budget;
+    private readonly BudgetCause _cause;
+    private readonly int _chunkSize;
+
+    // A ring of chunks: _chunks[(_firstChunk + i) % _chunks.Length] for i in [0, _chunkCount).
+    private byte[]?[] _chunks = Array.Empty<byte[]?>();
+    private int _firstChunk;
+    private int _chunkCount;
+
+    // Read position inside the first chunk, and write position inside the last chunk.
+    private int _readOffset;
+    private int _writeOffset;
+
+    /// <param name="budget">The budget every chunk is charged to.</param>
+    /// <param name="cause">The cause chunks are charged under (SendBuffer or ReceiveBuffer, usually).</param>
+    /// <param name="chunkSize">Bytes per chunk. Defaults to 16 KiB.</param>
+    public ByteQueue(MemoryBudget budget, BudgetCause cause, int chunkSize = DefaultChunkSize)
+    {
+        ArgumentNullException.ThrowIfNull(budget);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSize);
+        _budget = budget;
+        _cause = cause;
+        _chunkSize = chunkSize;
+    }
+
+    /// <summary>Bytes queued.</summary>
+    public int Length { get; private set; }
+
+    /// <summary>Bytes charged to the budget now: one <see cref="ChunkSize"/> per chunk held.</summary>
+    public int ChargedBytes => _chunkCount * _chunkSize;
+
+    /// <summary>Bytes per chunk.</summary>
+    public int ChunkSize => _chunkSize;
+
+    /// <summary>Bytes that can be written without charging another chunk.</summary>
+    public int FreeInLastChunk => _chunkCount == 0 ? 0 : _chunkSize - _writeOffset;
+
+    public bool IsEmpty => Length == 0;
+
+    /// <summary>
+    /// Appends as much of <paramref name="data"/> as the budget allows: it stops at the first chunk that cannot be
+    /// charged (the budget counts that failure). Returns the bytes accepted.
+    /// </summary>
+    public int Write(ReadOnlySpan<byte> data)
+    {
+        int written = 0;
+        while (written < data.Length)
+        {
+            if (_chunkCount == 0 || _writeOffset == _chunkSize)
+            {
+                if (!TryAddChunk())
+                {
+                    break;
+                }
+            }
+
+            byte[] last = ChunkAt(_chunkCount - 1);
+            int n = Math.Min(data.Length - written, _chunkSize - _writeOffset);
+            data.Slice(written, n).CopyTo(last.AsSpan(_writeOffset, n));
+            _writeOffset += n;
+            written += n;
+            Length += n;
+        }
+
+        return written;
+    }
+
+    /// <summary>
+    /// Copies bytes from logical position <paramref name="offset"/> (0 = the oldest byte) into
+    /// <paramref name="destination"/> without consuming them. Returns the bytes copied: fewer than asked when
+    /// the queue ends first, 0 when <paramref name="offset"/> is at or past <see cref="Length"/>.
+    /// </summary>
+    public int Peek(int offset, Span<byte> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (offset >= Length)
+        {
+            return 0;
+        }
+
+        int total = Math.Min(destination.Length, Length - offset);
+        int absolute = _readOffset + offset;
+        int chunk = absolute / _chunkSize;
+        int inChunk = absolute % _chunkSize;
+        int copied = 0;
+        while (copied < total)
+        {
+            int n = Math.Min(total - copied, _chunkSize - inChunk);
+            ChunkAt(chunk).AsSpan(inChunk, n).CopyTo(destination.Slice(copied, n));
+            copied += n;
+            chunk++;
+            inChunk = 0;
+        }
+
+        return copied;
+    }
+
+    /// <summary>Copies the oldest bytes into <paramref name="destination"/> and consumes them. Returns the bytes
+    /// read.</summary>
+    public int Read(Span<byte> destination)
+    {
+        int n = Peek(0, destination);
+        Discard(n);
+        return n;
+    }
+
+    /// <summary>Consumes the oldest <paramref name="count"/> bytes without copying them (e.g. send data the peer
+    /// has acknowledged). Chunks that become empty go back to the pool and their charge to the budget.</summary>
+    public void Discard(int count)
+    {
+        if (count < 0 || count > Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"cannot discard {count} of {Length} queued bytes");
+        }
+
+        Length -= count;
+        if (Length == 0)
+        {
+            // Everything consumed: release every chunk, including a partly written last one.
+            ReleaseAll();
+            return;
+        }
+
+        _readOffset += count;
+        while (_readOffset >= _chunkSize)
+        {
+            _readOffset -= _chunkSize;
+            ReleaseFirstChunk();
+        }
+    }
+
+    /// <summary>Drops every byte and releases every chunk and its charge.</summary>
+    public void Clear()
+    {
+        Length = 0;
+        ReleaseAll();
+    }
+
+    private byte[] ChunkAt(int index) => _chunks[(_firstChunk + index) % _chunks.Length]!;
+
+    private bool TryAddChunk()
+    {
+        if (!_budget.TryCharge(_chunkSize, _cause))
+        {
+            return false;
+        }
+
+        if (_chunkCount == _chunks.Length)
+        {
+            GrowTable();
+        }
+
+        _chunks[(_firstChunk + _chunkCount) % _chunks.Length] = ArrayPool<byte>.Shared.Rent(_chunkSize);
+        _chunkCount++;
+        _writeOffset = 0;
+        return true;
+    }
+
+    private void GrowTable()
+    {
+        var table = new byte[]?[Math.Max(4, _chunks.Length * 2)];
+        for (int i = 0; i < _chunkCount; i++)
+        {
+            table[i] = _chunks[(_firstChunk + i) % _chunks.Length];
+        }
+
+        _chunks = table;
+        _firstChunk = 0;
+    }
+
+    private void ReleaseFirstChunk()
+    {
+        ArrayPool<byte>.Shared.Return(_chunks[_firstChunk]!);
+        _chunks[_firstChunk] = null;
+        _firstChunk = (_firstChunk + 1) % _chunks.Length;
+        _chunkCount--;
+        _budget.Release(_chunkSize, _cause);
+    }
+
+    private void ReleaseAll()
+    {
+        while (_chunkCount > 0)
+        {
+            ReleaseFirstChunk();
+        }
+
+        _firstChunk = 0;
+        _readOffset = 0;
+        _writeOffset = 0;
+    }
+}

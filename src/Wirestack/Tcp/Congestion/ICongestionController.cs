@@ -1,0 +1,47 @@
+using Wirestack.Time;
+
+namespace Wirestack.Tcp.Congestion;
+
+/// <summary>
+/// A sender's congestion controller: owns cwnd and ssthresh (RFC 5681 §3). All sizes are in bytes. The connection
+/// decides when an event happened (loss detection, recovery, Karn's rule) and tells the controller; the controller
+/// only does the window arithmetic, so it can be swapped per socket like Linux's <c>TCP_CONGESTION</c>.
+/// </summary>
+public interface ICongestionController
+{
+    /// <summary>The Linux name ("reno", "cubic").</summary>
+    string Name { get; }
+
+    /// <summary>The congestion window. The connection may set it during recovery (NewReno window inflation,
+    /// RFC 6582 §3.2); <see cref="OnRecoveryComplete"/> deflates it again.</summary>
+    int Cwnd { get; set; }
+
+    /// <summary>The slow-start threshold; <see cref="int.MaxValue"/> until the first congestion event.</summary>
+    int Ssthresh { get; }
+
+    /// <summary>RFC 6928 initial window as Linux applies it: cwnd = 10 * mss; ssthresh = "arbitrarily high"
+    /// (RFC 5681 §3.1).</summary>
+    void Initialize(int mss, Instant now);
+
+    /// <summary>New data was cumulatively acknowledged outside loss recovery: grow cwnd by slow start
+    /// (RFC 5681 §3.1 with the RFC 3465 limit L = 2 * SMSS) or by congestion avoidance.</summary>
+    /// <param name="bytesAcked">Bytes newly acknowledged by this ACK.</param>
+    /// <param name="bytesInFlight">Bytes outstanding (FlightSize).</param>
+    /// <param name="rttSample">The RTT measured on this ACK, if any (after Karn's rule).</param>
+    /// <param name="now">The stack's clock.</param>
+    void OnAck(int bytesAcked, int bytesInFlight, TimeSpan? rttSample, Instant now);
+
+    /// <summary>Fast retransmit / fast recovery is entered (three duplicate ACKs or SACK-detected loss): reduce
+    /// ssthresh and set cwnd = ssthresh.</summary>
+    void OnCongestionEvent(int bytesInFlight, Instant now);
+
+    /// <summary>Fast recovery ends: cwnd = ssthresh (RFC 6582 §3.2 step 3, "deflate the window").</summary>
+    void OnRecoveryComplete(Instant now);
+
+    /// <summary>The retransmission timer expired: reduce ssthresh and set cwnd to the loss window, 1 * SMSS
+    /// (RFC 5681 §3.1).</summary>
+    void OnRetransmitTimeout(int bytesInFlight, Instant now);
+
+    /// <summary>The sender's MSS changed (path MTU discovery).</summary>
+    void OnMssChanged(int mss);
+}

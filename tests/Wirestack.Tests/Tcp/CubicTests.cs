@@ -1,0 +1,263 @@
+using Wirestack.Tcp.Congestion;
+using Wirestack.Time;
+
+namespace Wirestack.Tests.Tcp;
+
+public class CubicTests
+{
+    private const int Mss = 1000;
+    private static readonly Instant T0 = Instant.FromSeconds(10);
+    private static readonly TimeSpan Rtt = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>A CUBIC sender that has just left recovery after a loss at a window of <paramref name="wMax"/>
+    /// segments with a full flight.</summary>
+    private static Cubic AfterLossAt(int wMax)
+    {
+        var cubic = new Cubic();
+        cubic.Initialize(Mss, T0);
+        cubic.Cwnd = wMax * Mss;
+        cubic.OnCongestionEvent(wMax * Mss, T0);
+        cubic.OnRecoveryComplete(T0);
+        return cubic;
+    }
+
+    [Fact]
+    [Trait("Rfc", "9438 §4.6")]
+    public void Congestion_event_sets_cwnd_to_beta_times_flight_and_records_w_max()
+    {
+        var cubic = new Cubic();
+        cubic.Initialize(Mss, T0);
+        Assert.Equal("cubic", cubic.Name);
+        Assert.Equal(10 * Mss, cubic.Cwnd);
+        Assert.Equal(int.MaxValue, cubic.Ssthresh);
+
+        cubic.Cwnd = 100 * Mss;
+        cubic.OnCongestionEvent(100 * Mss, T0);
+        Assert.Equal(70 * Mss, cubic.Ssthresh);
+        Assert.Equal(70 * Mss, cubic.Cwnd);
+        Assert.Equal(100, cubic.WMax);
+        Assert.Equal(100, cubic.CwndPrior);
+
+        // ssthresh follows the flight, not cwnd, with a floor of 2 segments.
+        var appLimited = new Cubic();
+        appLimited.Initialize(Mss, T0);
+        appLimited.Cwnd = 100 * Mss;
+        appLimited.OnCongestionEvent(40 * Mss, T0);
+        Assert.Equal(28 * Mss, appLimited.Ssthresh);
+        appLimited.OnCongestionEvent(Mss, T0);
+        Assert.Equal(2 * Mss, appLimited.Ssthresh);
+    }
+
+    [Fact]
+    [Trait("Rfc", "9438 §4.7")]
+    public void Fast_convergence_lowers_w_max_when_the_loss_comes_below_the_last_plateau()
+    {
+        Cubic cubic = AfterLossAt(100);
+        cubic.Cwnd = 80 * Mss;
+        cubic.OnCongestionEvent(80 * Mss, T0);
+        Assert.Equal(80 * (1 + 0.7) / 2, cubic.WMax, 9);
+        Assert.Equal(56 * Mss, cubic.Cwnd);
+
+        // A loss above the plateau just records the new maximum.
+        cubic.Cwnd = 90 * Mss;
+        cubic.OnCongestionEvent(90 * Mss, T0);
+        Assert.Equal(90, cubic.WMax, 9);
+    }
+
+    [Fact]
+    [Trait("Rfc", "9438 §4.2")]
+    public void Epoch_starts_at_the_first_ack_and_k_follows_figure_2()
+    {
+        Cubic cubic = AfterLossAt(100);
+        Assert.Null(cubic.EpochStart);
+
+        Instant t1 = T0 + TimeSpan.FromMilliseconds(250);
+        cubic.OnAck(Mss, 70 * Mss, Rtt, t1);
+        Assert.Equal(t1, cubic.EpochStart);
+        Assert.Equal(70, cubic.CwndEpoch, 9);
+        // K = cbrt(W_max (1 - beta) / C) = cbrt(100 * 0.3 / 0.4) = cbrt(75) ~ 4.2172 s.
+        Assert.Equal(Math.Cbrt(75), cubic.K, 9);
+        Assert.Equal(4.2172, cubic.K, 4);
+        // W_cubic(0) = cwnd_epoch and W_cubic(K) = W_max.
+        Assert.Equal(70, cubic.WCubic(0), 9);
+        Assert.Equal(100, cubic.WCubic(cubic.K), 9);
+        Assert.Equal(0, Cubic.ComputeK(50, 60));
+    }
+
+    [Fact]
+    [Trait("Rfc", "9438 §4.4")]
+    public void One_ack_in_the_concave_region_moves_cwnd_by_target_minus_cwnd_over_cwnd()
+    {
+        Cubic cubic = AfterLossAt(100);
+        cubic.OnAck(Mss, 70 * Mss, Rtt, T0); // epoch start; t = 0 is in the Reno-friendly region
+        int cwndBefore = cubic.Cwnd;
+        double wEstBefore = cubic.WEst;
+
+        Instant t1 = T0 + TimeSpan.FromSeconds(1);
+        cubic.OnAck(Mss, 70 * Mss, Rtt, t1);
+
+        // Hand computation from the RFC formulas, independent of the class.
+        double k = Math.Cbrt(100 * (1 - 0.7) / 0.4);
+        double wEst = wEstBefore + 3 * (1 - 0.7) / (1 + 0.7) * Mss / cwndBefore;
+        double wCubicT = 0.4 * Math.Pow(1.0 - k, 3) + 100;
+        Assert.True(wCubicT > wEst, "at t = 1 s the cubic is above the Reno estimate");
+        double cwndSegments = cwndBefore / (double)Mss;
+        double target = Math.Clamp(0.4 * Math.Pow(1.1 - k, 3) + 100, cwndSegments, 1.5 * cwndSegments);
+        double growth = (target - cwndSegments) / cwndSegments * Mss;
+        Assert.Equal(cwndBefore + (int)Math.Floor(growth), cubic.Cwnd);
+        Assert.Equal(wEst, cubic.WEst, 9);
+        Assert.True(cubic.Cwnd < 100 * Mss);
+    }
+
+    [Fact]
+    [Trait("Rfc", "9438 §4.4")]
+    [Trait("Rfc", "9438 §4.5")]
+    public void Ack_clocked_growth_follows_the_cubic_concave_then_convex_around_w_max()
+    {
+        const int wMax = 1000;
+        Cubic cubic = AfterLossAt(wMax);
+        double k = Math.Cbrt(wMax * 0.3 / 0.4); // ~9.09 s
+        var samples = new List<(double T, double Segments)>();
+
+        Instant now = T0;
+        Instant? epoch = null;
+        for (int round = 0; round < 200; round++)
+        {
+            int acks = cubic.Cwnd / Mss;
+            for (int i = 0; i < acks; i++)
+            {
+                Instant at = now + Rtt * i / acks;
+                cubic.OnAck(Mss, cubic.Cwnd, Rtt, at);
+                epoch ??= cubic.EpochStart;
+            }
+
+            now += Rtt;
+            samples.Add(((now - epoch!.Value).TotalSeconds, cubic.Cwnd / (double)Mss));
+        }
+
+        Assert.Equal(k, cubic.K, 9);
+
+        // The window tracks W_cubic(t) (it aims one RTT ahead): within 3% once past the first second.
+        foreach ((double t, double segments) in samples.Where(s => s.T > 1.0))
+        {
+            double expected = 0.4 * Math.Pow(t - k, 3) + wMax;
+            Assert.InRange(segments, expected * 0.97, expected * 1.03 + 2);
+        }
+
+        double At(double t) => samples.First(s => s.T >= t).Segments;
+
+        // Concave: below W_max and slowing down as t approaches K.
+        Assert.True(At(k - 1) < wMax);
+        double early = At(2) - At(0.5);
+        double middle = At(5) - At(3.5);
+        double late = At(8.5) - At(7);
+        Assert.True(early > middle && middle > late, $"concave growth {early} > {middle} > {late}");
+
+        // Plateau at W_max around K.
+        Assert.InRange(At(k), wMax * 0.99, wMax * 1.01);
+
+        // Convex: above W_max and speeding up.
+        Assert.True(At(k + 1) > wMax);
+        double first = At(k + 2.5) - At(k + 1);
+        double second = At(k + 5) - At(k + 3.5);
+        double third = At(k + 8) - At(k + 6.5);
+        Assert.True(first < second && second < third, $"convex growth {first} < {second} < {third}");
+    }
+
+    [Fact]
+    [Trait("Rfc", "9438 §4.3")]
+    public void Reno_friendly_region_sets_cwnd_to_w_est_and_alpha_becomes_one_past_cwnd_prior()
+    {
+        Cubic cubic = AfterLossAt(10); // cwnd = 7 segments, W_max = cwnd_prior = 10
+        Instant now = T0; // time stands still: W_cubic(0) = cwnd_epoch, so the Reno estimate dominates
+
+        double RunRound()
+        {
+            double before = cubic.WEst;
+            int acks = cubic.Cwnd / Mss;
+            for (int i = 0; i < acks; i++)
+            {
+                cubic.OnAck(Mss, cubic.Cwnd, Rtt, now);
+            }
+
+            return cubic.WEst - before;
+        }
+
+        RunRound();
+        // First round: W_est = 7 + alpha_cubic * (about one window acked / cwnd) ~ 7.53.
+        Assert.InRange(cubic.WEst, 7.0 + 0.5, 7.0 + 0.56);
+        Assert.Equal((int)(cubic.WEst * Mss), cubic.Cwnd);
+        Assert.Equal(7, cubic.WCubic(0), 9);
+
+        while (cubic.WEst < cubic.CwndPrior)
+        {
+            double growth = RunRound();
+            if (cubic.WEst < cubic.CwndPrior)
+            {
+                Assert.InRange(growth, 0.45, 0.56); // alpha_cubic = 0.529 per window
+            }
+        }
+
+        double renoGrowth = RunRound();
+        Assert.InRange(renoGrowth, 0.9, 1.1); // alpha = 1 per window, like Reno
+        Assert.Equal((int)(cubic.WEst * Mss), cubic.Cwnd);
+    }
+
+    [Fact]
+    [Trait("Rfc", "9438 §4.8")]
+    public void Timeout_sets_the_loss_window_and_restarts_the_epoch_with_k_zero()
+    {
+        Cubic cubic = AfterLossAt(100);
+        cubic.OnAck(Mss, 70 * Mss, Rtt, T0);
+        Assert.NotNull(cubic.EpochStart);
+
+        cubic.Cwnd = 100 * Mss;
+        cubic.OnRetransmitTimeout(100 * Mss, T0);
+        Assert.Equal(Mss, cubic.Cwnd);
+        Assert.Equal(70 * Mss, cubic.Ssthresh);
+        Assert.Null(cubic.EpochStart);
+
+        // A second timeout of the same data holds ssthresh.
+        cubic.OnRetransmitTimeout(Mss, T0);
+        Assert.Equal(70 * Mss, cubic.Ssthresh);
+
+        // Slow start back to ssthresh.
+        Instant now = T0 + TimeSpan.FromSeconds(1);
+        while (cubic.Cwnd < cubic.Ssthresh)
+        {
+            int before = cubic.Cwnd;
+            cubic.OnAck(Mss, cubic.Cwnd, Rtt, now);
+            Assert.Equal(Math.Min(before + Mss, 70 * Mss), cubic.Cwnd);
+        }
+
+        Assert.Null(cubic.EpochStart);
+        cubic.OnAck(Mss, cubic.Cwnd, Rtt, now);
+        Assert.Equal(now, cubic.EpochStart);
+        Assert.Equal(0, cubic.K);
+        Assert.Equal(70, cubic.WMax, 9);
+        Assert.Equal(70, cubic.CwndEpoch, 9);
+    }
+
+    [Fact]
+    [Trait("Rfc", "9438 §4.10")]
+    public void Slow_start_is_renos()
+    {
+        var cubic = new Cubic();
+        cubic.Initialize(Mss, T0);
+        cubic.OnAck(Mss, 0, Rtt, T0);
+        Assert.Equal(11 * Mss, cubic.Cwnd);
+        cubic.OnAck(10 * Mss, 0, Rtt, T0);
+        Assert.Equal(13 * Mss, cubic.Cwnd);
+        Assert.Equal(Rtt, cubic.MinRtt);
+    }
+
+    [Fact]
+    public void Mss_change_keeps_the_window_in_segments()
+    {
+        Cubic cubic = AfterLossAt(100);
+        cubic.OnMssChanged(500);
+        Assert.Equal(70 * 500, cubic.Cwnd);
+        Assert.Equal(70 * 500, cubic.Ssthresh);
+        Assert.Equal(100, cubic.WMax, 9);
+    }
+}
