@@ -47,6 +47,20 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public void Tcp_BlockingSendWithoutReader_ReportsDeadlockInsteadOfHanging()
+    {
+        var (sim, a, b) = TwoHosts(4);
+        using var listener = new NetSocket(b, SocketType.Stream);
+        listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Any, 80));
+        listener.Listen(16);
+        using var client = new NetSocket(a, SocketType.Stream);
+        client.Connect(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("10.0.0.2"), 80));
+        // nobody reads on the other side: in real life this send would block forever
+        var ex = Assert.Throws<SimulationDeadlockException>(() => client.Send(new byte[1_000_000]));
+        Assert.Contains("idle", ex.Message);
+    }
+
+    [Fact]
     public void Tcp_BlockingTransfer_DeliversEveryByte()
     {
         var (sim, a, b) = TwoHosts(3);
@@ -56,18 +70,12 @@ public sealed class EndToEndTests
         using var client = new NetSocket(a, SocketType.Stream);
         client.Connect(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("10.0.0.2"), 80));
         using NetSocket server = listener.Accept();
+        var reader = new Wirestack.Tests.Support.Drain(sim, server);
         byte[] data = new byte[200_000];
         new Random(5).NextBytes(data);
         Assert.Equal(data.Length, client.Send(data));
         client.Shutdown(SocketShutdown.Send);
-        var received = new MemoryStream();
-        byte[] buffer = new byte[8192];
-        int n;
-        while ((n = server.Receive(buffer)) > 0)
-        {
-            received.Write(buffer, 0, n);
-        }
-
-        Assert.Equal(SHA256.HashData(data), SHA256.HashData(received.ToArray()));
+        sim.RunUntil(() => reader.Finished, TimeSpan.FromSeconds(10));
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(reader.Received.ToArray()));
     }
 }
