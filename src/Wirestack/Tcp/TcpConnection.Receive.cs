@@ -67,8 +67,8 @@ public sealed partial class TcpConnection
         // fourth: SYN.
         _irs = h.SequenceNumber;
         _rcvNxt = h.SequenceNumber + 1;
-        _rcvAdvertisedEdge = _rcvNxt;
         NegotiateFromSyn(h);
+        _rcvAdvertisedEdge = _rcvNxt + SynWindow();
         if (hasAck)
         {
             TakeRttSampleFromSyn(h, now);
@@ -114,8 +114,17 @@ public sealed partial class TcpConnection
     }
 
     /// <summary>RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states.</summary>
-    private void OnSegmentSynchronized(in TcpHeader h, ReadOnlySpan<byte> payload, Instant now)
+    private void OnSegmentSynchronized(in TcpHeader segment, ReadOnlySpan<byte> payload, Instant now)
     {
+        TcpHeader h = segment;
+        if (State == TcpState.SynReceived && h.Has(TcpFlags.Syn) && h.Has(TcpFlags.Ack) && !h.Has(TcpFlags.Rst) && h.SequenceNumber == _irs)
+        {
+            // Simultaneous open (RFC 9293 §3.5 figure 8, line 4): the peer's SYN,ACK repeats its SYN; its
+            // sequence number is consumed already, so what counts is the acknowledgment it carries.
+            h.Flags &= ~TcpFlags.Syn;
+            h.SequenceNumber += 1;
+        }
+
         bool rst = h.Has(TcpFlags.Rst);
         bool syn = h.Has(TcpFlags.Syn);
 

@@ -43,6 +43,7 @@ public sealed partial class TcpConnection
         _irs = syn.SequenceNumber;
         _rcvNxt = syn.SequenceNumber + 1;
         NegotiateFromSyn(syn);
+        _rcvAdvertisedEdge = _rcvNxt + SynWindow();
         _sndWnd = syn.Window; // RFC 7323 §2.2: the window in a SYN is never scaled
         _sndWl1 = syn.SequenceNumber;
         _sndWl2 = _iss;
