@@ -455,7 +455,7 @@ public sealed partial class TcpConnection
 
         if (seq == _rcvNxt)
         {
-            _receiveQueue ??= new ByteQueue(_layer.Budget, BudgetCause.ReceiveBuffer);
+            _receiveQueue ??= new ByteQueue(_layer.Budget, BudgetCause.ReceiveBuffer, _layer.Settings.SocketChunkSize) { GuaranteeFirstChunk = true };
             int accepted = _receiveQueue.Write(payload);
             if (accepted < payload.Length)
             {

@@ -78,6 +78,9 @@ public sealed partial class TcpConnection : ITimerCallback
 
     internal bool InTable { get; set; }
 
+    /// <summary>A connect waiting for a half-open slot (<see cref="TcpSettings.HalfOpenLimit"/>).</summary>
+    public bool IsConnectQueued { get; internal set; }
+
     public IEndpointObserver? Observer { get; set; }
 
     // ---- socket options -------------------------------------------------------------------------------------
@@ -168,7 +171,7 @@ public sealed partial class TcpConnection : ITimerCallback
                            State == TcpState.Closed;
 
     /// <summary>Writable: connected and a third of the send buffer free (Linux's sk_stream_wspace rule), or failed.</summary>
-    public bool CanWrite => PendingError != SocketError.Success || State == TcpState.Closed ||
+    public bool CanWrite => PendingError != SocketError.Success || (State == TcpState.Closed && !IsConnectQueued) ||
         ((State is TcpState.Established or TcpState.CloseWait) && !_finQueued && SendSpace >= Math.Max(1, SendLimit / 3));
 
     public bool IsConnected => State is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.FinWait2;
@@ -247,7 +250,7 @@ public sealed partial class TcpConnection : ITimerCallback
             return 0;
         }
 
-        _sendQueue ??= new ByteQueue(_layer.Budget, BudgetCause.SendBuffer);
+        _sendQueue ??= new ByteQueue(_layer.Budget, BudgetCause.SendBuffer, _layer.Settings.SocketChunkSize) { GuaranteeFirstChunk = true };
         int accepted = _sendQueue.Write(data[..room]);
         if (accepted == 0)
         {
@@ -371,6 +374,13 @@ public sealed partial class TcpConnection : ITimerCallback
                 _layer.Remove(this);
             }
 
+            return;
+        }
+
+        if (IsConnectQueued)
+        {
+            IsConnectQueued = false;
+            _layer.Remove(this);
             return;
         }
 

@@ -195,12 +195,53 @@ public sealed class TcpLayer : IIPDispatcher
         }
 
         NowMilliseconds = now.TotalMilliseconds;
-        Counters.ActiveOpens++;
         connection.Tuple = tuple;
+        if (Settings.HalfOpenLimit > 0 && HalfOpenCount >= Settings.HalfOpenLimit)
+        {
+            // Seed 000: Windows XP allowed 10 half-open connects; beyond the cap attempts wait in order (or fail).
+            if (Settings.HalfOpenFailFast)
+            {
+                Counters.HalfOpenRejected++;
+                return SocketError.WouldBlock;
+            }
+
+            Counters.HalfOpenQueued++;
+            Insert(connection);
+            connection.IsConnectQueued = true;
+            _connectQueue.Enqueue(connection);
+            return SocketError.Success;
+        }
+
+        Counters.ActiveOpens++;
         Insert(connection);
         connection.OpenActive(tuple, now);
         connection.ScheduleTimer();
         return SocketError.Success;
+    }
+
+    private readonly Queue<TcpConnection> _connectQueue = new();
+
+    /// <summary>Connections in SYN-SENT now (the half-open count of seed 000).</summary>
+    public int HalfOpenCount { get; private set; }
+
+    /// <summary>Connects waiting for a half-open slot.</summary>
+    public int QueuedConnects => _connectQueue.Count;
+
+    private void StartQueuedConnects(Instant now)
+    {
+        while (_connectQueue.Count > 0 && (Settings.HalfOpenLimit == 0 || HalfOpenCount < Settings.HalfOpenLimit))
+        {
+            TcpConnection next = _connectQueue.Dequeue();
+            if (!next.IsConnectQueued)
+            {
+                continue; // closed while it waited
+            }
+
+            next.IsConnectQueued = false;
+            Counters.ActiveOpens++;
+            next.OpenActive(next.Tuple, now);
+            next.ScheduleTimer();
+        }
     }
 
     private void Insert(TcpConnection connection)
@@ -493,6 +534,16 @@ public sealed class TcpLayer : IIPDispatcher
         if (old == TcpState.SynReceived && state == TcpState.Established && connection.Listener is not null)
         {
             // accepted connections leave the SYN queue through PromoteToAcceptQueue
+        }
+
+        if (state == TcpState.SynSent)
+        {
+            HalfOpenCount++;
+        }
+        else if (old == TcpState.SynSent)
+        {
+            HalfOpenCount--;
+            StartQueuedConnects(now);
         }
 
         StateChanged?.Invoke(connection, old, state, now);
