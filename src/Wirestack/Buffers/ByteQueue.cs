@@ -170,8 +170,8 @@ public sealed class ByteQueue
                 return false;
             }
 
-            _budget.ForceCharge(_chunkSize, _cause);
-            _budget.ReserveGrants++;
+            _budget.ChargeReserve(_chunkSize, _cause);
+            _headIsReserve = true;
         }
 
         if (_chunkCount == _chunks.Length)
@@ -203,8 +203,11 @@ public sealed class ByteQueue
         _chunks[_firstChunk] = null;
         _firstChunk = (_firstChunk + 1) % _chunks.Length;
         _chunkCount--;
-        _budget.Release(_chunkSize, _cause);
+        _budget.Release(_chunkSize, _cause, _headIsReserve);
+        _headIsReserve = false;
     }
+
+    private bool _headIsReserve;
 
     private void ReleaseAll()
     {

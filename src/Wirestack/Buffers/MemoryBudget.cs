@@ -91,7 +91,19 @@ public sealed class MemoryBudget
 
     /// <summary>Whether <see cref="TryCharge"/> of <paramref name="bytes"/> under <paramref name="cause"/> would succeed now.</summary>
     public bool CanCharge(int bytes, BudgetCause cause) =>
-        InUse + bytes <= (cause is BudgetCause.PacketTx or BudgetCause.PacketRx ? Limit : Limit - TransitReserve);
+        InUse - ReserveInUse + bytes <= (cause is BudgetCause.PacketTx or BudgetCause.PacketRx ? Limit : Limit - TransitReserve);
+
+    /// <summary>Bytes granted from connections' reserves (beyond the limit): they do not crowd out other charges.</summary>
+    public long ReserveInUse { get; private set; }
+
+    /// <summary>Charges a connection's reserve chunk: always granted, counted apart (seed 000: a connection keeps
+    /// moving when others have spent the budget).</summary>
+    public void ChargeReserve(int bytes, BudgetCause cause)
+    {
+        ForceCharge(bytes, cause);
+        ReserveInUse += bytes;
+        ReserveGrants++;
+    }
 
     /// <summary>Charges even past the limit (for memory the stack must take, such as the reserve of an
     /// established connection). Returns whether the charge fitted.</summary>
@@ -108,9 +120,15 @@ public sealed class MemoryBudget
         return fitted;
     }
 
-    /// <summary>Returns bytes charged earlier under the same cause.</summary>
-    public void Release(int bytes, BudgetCause cause)
+    /// <summary>Returns bytes charged earlier under the same cause (<paramref name="fromReserve"/>: by
+    /// <see cref="ChargeReserve"/>).</summary>
+    public void Release(int bytes, BudgetCause cause, bool fromReserve = false)
     {
+        if (fromReserve)
+        {
+            ReserveInUse -= bytes;
+        }
+
         if (bytes < 0 || bytes > _inUseByCause[(int)cause])
         {
             throw new InvalidOperationException($"budget release of {bytes} B for {cause} exceeds the {_inUseByCause[(int)cause]} B charged");

@@ -491,14 +491,16 @@ public sealed partial class TcpConnection
 
         // Out of order: keep it (bounded) and send an immediate duplicate ACK with SACK blocks (RFC 5681 §4.2).
         _ooo ??= new ReassemblyQueue(_layer.Budget);
+        long refusedBefore = _layer.Budget.FailuresFor(BudgetCause.ReceiveBuffer);
+        int rangesBefore = _ooo.RangeCount;
         int stored = _ooo.Insert(_rcvNxt, seq, payload);
         if (stored > 0)
         {
             _layer.Counters.TCPOFOQueue++;
         }
-        else if (payload.Length > 0)
+        else if (_layer.Budget.FailuresFor(BudgetCause.ReceiveBuffer) > refusedBefore || rangesBefore >= _ooo.MaxRanges)
         {
-            _layer.Counters.TCPOFODrop++;
+            _layer.Counters.TCPOFODrop++; // Linux: dropped for want of memory, not a duplicate
         }
 
         SendAck(now);

@@ -73,6 +73,7 @@ public sealed partial class TcpConnection
         {
             _dupAcks = 0;
             Congestion!.OnAck(acked, flightBefore, sample, now);
+            AutotuneSendBuffer();
         }
 
         if (SendSpace > 0)

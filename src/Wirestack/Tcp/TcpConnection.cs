@@ -190,6 +190,7 @@ public sealed partial class TcpConnection : ITimerCallback
     {
         bytes = Math.Clamp(bytes, 0, _layer.Settings.CoreReceiveBufferMax);
         ReceiveBufferSize = Math.Max(bytes * 2, 2304);
+        _userSetReceiveBuffer = true; // Linux: an explicit SO_RCVBUF turns off receive-buffer autotuning
         ApplyConstraint();
     }
 
@@ -198,6 +199,7 @@ public sealed partial class TcpConnection : ITimerCallback
     {
         bytes = Math.Clamp(bytes, 0, _layer.Settings.CoreSendBufferMax);
         SendBufferSize = Math.Max(bytes * 2, 4608);
+        _userSetSendBuffer = true;
         ApplyConstraint();
     }
 
@@ -207,7 +209,62 @@ public sealed partial class TcpConnection : ITimerCallback
     {
         ReceiveBufferSize = receive;
         SendBufferSize = send;
+        _userSetReceiveBuffer = true;
+        _userSetSendBuffer = true;
         ApplyConstraint();
+    }
+
+    private bool _userSetReceiveBuffer;
+    private bool _userSetSendBuffer;
+    private int _rcvSpaceBytes;
+    private Instant _rcvSpaceStart;
+
+    /// <summary>Linux tcp_sndbuf_expand: without an explicit SO_SNDBUF the send buffer follows the congestion
+    /// window (room for twice the window, doubled for overhead), up to tcp_wmem[2].</summary>
+    private void AutotuneSendBuffer()
+    {
+        if (_userSetSendBuffer || Congestion is null)
+        {
+            return;
+        }
+
+        long wanted = Math.Min((long)Congestion.Cwnd * 4, _layer.Settings.SendBufferMax);
+        if (wanted > SendBufferSize)
+        {
+            SendBufferSize = (int)wanted;
+            ApplyConstraint();
+        }
+    }
+
+    /// <summary>Linux tcp_rcv_space_adjust (dynamic right-sizing): without an explicit SO_RCVBUF, when the
+    /// application reads more than half the buffer within one round trip, the buffer grows to twice what it
+    /// read, up to tcp_rmem[2].</summary>
+    private void AutotuneReceiveBuffer(int copied, Instant now)
+    {
+        if (_userSetReceiveBuffer)
+        {
+            return;
+        }
+
+        _rcvSpaceBytes += copied;
+        TimeSpan rtt = Rtt.SmoothedRtt ?? TimeSpan.FromMilliseconds(1);
+        if (now - _rcvSpaceStart < rtt)
+        {
+            return;
+        }
+
+        if (_rcvSpaceBytes * 2 > ReceiveLimit)
+        {
+            long wanted = Math.Min((long)_rcvSpaceBytes * 4 * 2, _layer.Settings.ReceiveBufferMax);
+            if (wanted > ReceiveBufferSize)
+            {
+                ReceiveBufferSize = (int)wanted;
+                ApplyConstraint();
+            }
+        }
+
+        _rcvSpaceBytes = 0;
+        _rcvSpaceStart = now;
     }
 
     private void ApplyConstraint()
@@ -276,6 +333,7 @@ public sealed partial class TcpConnection : ITimerCallback
             error = SocketError.Success;
             if (!peek)
             {
+                AutotuneReceiveBuffer(n, now);
                 MaybeSendWindowUpdate(before, now);
             }
 

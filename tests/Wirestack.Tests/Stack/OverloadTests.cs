@@ -37,10 +37,13 @@ public sealed class OverloadTests
         // Nobody reads on the server side at first, so the client's send buffers fill and the budget runs out.
         byte[] chunk = new byte[64 * 1024];
         int enobufs = 0;
-        foreach (NetSocket c in clients)
+        for (int round = 0; round < 2; round++)
         {
-            c.Send(chunk, out SocketError e);
-            if (e == SocketError.NoBufferSpaceAvailable) enobufs++;
+            foreach (NetSocket c in clients)
+            {
+                c.Send(chunk, out SocketError e);
+                if (e == SocketError.NoBufferSpaceAvailable) enobufs++;
+            }
         }
 
         Assert.True(enobufs > 0, "the budget must have run out");
