@@ -128,6 +128,11 @@ public sealed partial class TcpConnection
         bool rst = h.Has(TcpFlags.Rst);
         bool syn = h.Has(TcpFlags.Syn);
 
+        if (State == TcpState.Established && syn && h.Has(TcpFlags.Ack) && !rst && h.SequenceNumber == _irs && Listener is null)
+        {
+            _synAckRepeats++; // our ACK of its SYN-ACK did not take: answer with an ACK again (below)
+        }
+
         // A retransmitted SYN in SYN-RECEIVED means our SYN-ACK was lost: send it again (Linux does).
         if (State == TcpState.SynReceived && syn && !rst && !h.Has(TcpFlags.Ack) && h.SequenceNumber == _irs)
         {
@@ -302,9 +307,19 @@ public sealed partial class TcpConnection
         }
     }
 
+    /// <summary>SYN-ACKs the peer sent again after we had acknowledged its first: the sign that it dropped our
+    /// ACK (an overflowing accept queue, seed 004 §1.4).</summary>
+    private int _synAckRepeats;
+
     private string ResetExplanation()
     {
         string state = State.SsName();
+        if (_synAckRepeats > 0)
+        {
+            return $"connection reset by peer in {state}: the peer re-sent its SYN-ACK {_synAckRepeats} time(s) after we acknowledged it " +
+                   "(its accept queue was full and it dropped our ACK), then reset when our data arrived";
+        }
+
         return _everHadData || SendQueued > 0
             ? $"connection reset by peer in {state} (the peer had no such connection or aborted it; {SendQueued} bytes unacknowledged)"
             : $"connection reset by peer in {state}";

@@ -283,7 +283,7 @@ public sealed partial class TcpConnection : ITimerCallback
     {
         if (PendingError != SocketError.Success)
         {
-            error = TakeError();
+            error = TakeError(); // the error once, then EPIPE
             return 0;
         }
 
@@ -346,7 +346,7 @@ public sealed partial class TcpConnection : ITimerCallback
             return 0;
         }
 
-        if (PendingError != SocketError.Success)
+        if (HasUnreportedError)
         {
             error = TakeError();
             return 0;
@@ -362,23 +362,34 @@ public sealed partial class TcpConnection : ITimerCallback
         return 0;
     }
 
+    private bool _errorReported;
+
+    /// <summary>Linux reports a connection's error (sk_err) once, to the first call that looks; after that a write
+    /// fails with EPIPE and a read sees end of stream (seed 004 §3.3).</summary>
     private SocketError TakeError()
     {
-        SocketError error = PendingError;
-        // A reset or timeout stays reported on every later call (like Linux after the first: EPIPE for writes).
-        return error;
+        if (_errorReported)
+        {
+            return SocketError.Shutdown;
+        }
+
+        _errorReported = true;
+        return PendingError;
     }
+
+    /// <summary>The error still waiting to be reported to a call, if any.</summary>
+    private bool HasUnreportedError => PendingError != SocketError.Success && !_errorReported;
 
     /// <summary>SO_ERROR read: returns and clears the pending error (getsockopt semantics).</summary>
     public SocketError ConsumeError()
     {
-        SocketError error = PendingError;
-        if (State != TcpState.Closed)
+        if (!HasUnreportedError)
         {
-            PendingError = SocketError.Success;
+            return SocketError.Success;
         }
 
-        return error;
+        _errorReported = true;
+        return PendingError;
     }
 
     /// <summary>shutdown(SHUT_WR): RFC 9293 §3.10.4 CLOSE of the sending side: FIN after the queued data.</summary>
