@@ -152,7 +152,7 @@ public sealed partial class TcpConnection
     private void EnterTimeWait(Instant now)
     {
         SetState(TcpState.TimeWait, now);
-        ReleaseBuffers();
+        ReleaseBuffers(keepReceived: !IsOrphan); // data received before the FIN stays readable
         _rtoAt = null;
         _delAckAt = null;
         _persistAt = null;

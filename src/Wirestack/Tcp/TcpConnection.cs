@@ -438,6 +438,8 @@ public sealed partial class TcpConnection : ITimerCallback
         Observer = null;
         if (State is TcpState.Closed or TcpState.TimeWait)
         {
+            _receiveQueue?.Clear(); // unread data the user no longer wants
+            _receiveQueue = null;
             if (State == TcpState.Closed)
             {
                 _layer.Remove(this);
@@ -499,21 +501,26 @@ public sealed partial class TcpConnection : ITimerCallback
         }
 
         SetState(TcpState.Closed, now);
-        ReleaseBuffers();
+        // A quiet end (TIME-WAIT over, LAST-ACK acknowledged) leaves received data readable by a user who still
+        // holds the socket, as Linux does; a reset or timeout discards it.
+        ReleaseBuffers(keepReceived: error == SocketError.Success && !IsOrphan);
         _layer.Timers.Cancel(_timer);
         _layer.Remove(this);
         Notify();
     }
 
-    internal void ReleaseBuffers()
+    internal void ReleaseBuffers(bool keepReceived = false)
     {
         _sendQueue?.Clear();
-        _receiveQueue?.Clear();
         _ooo?.Clear();
         _sendQueue = null;
-        _receiveQueue = null;
         _ooo = null;
         _sack?.Reset();
+        if (!keepReceived || _receiveQueue is { Length: 0 })
+        {
+            _receiveQueue?.Clear();
+            _receiveQueue = null;
+        }
     }
 
     internal void Notify() => Observer?.OnEndpointChanged();
