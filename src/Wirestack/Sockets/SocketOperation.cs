@@ -30,7 +30,22 @@ internal enum SocketOperationKind : byte
 /// <summary>A reusable <see cref="IValueTaskSource"/> for one direction of a socket.</summary>
 internal sealed class SocketOperation : IValueTaskSource<int>, IValueTaskSource<NetSocket>, IValueTaskSource
 {
-    private static readonly SendOrPostCallback s_signal = static state => ((SocketOperation)state!).Signal();
+    private static readonly SendOrPostCallback s_signal = static state =>
+    {
+        // The continuation runs inline, with no SynchronizationContext installed: a Task that it completes may then
+        // run its own ConfigureAwait(false) awaiters inline too (the runtime never inlines those on a thread whose
+        // context is not the default one; it queues them to the thread pool, which would leave the simulation).
+        SynchronizationContext? previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            ((SocketOperation)state!).Signal();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+    };
     private static readonly Action<object?, CancellationToken> s_canceled = static (state, token) => ((SocketOperation)state!).OnCanceled(token);
 
     private readonly NetStack _stack;

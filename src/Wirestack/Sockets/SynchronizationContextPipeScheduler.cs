@@ -20,7 +20,20 @@ internal sealed class SynchronizationContextPipeScheduler(SynchronizationContext
         {
             if (!_callbacks.TryGetValue(action, out callback))
             {
-                callback = new SendOrPostCallback(action);
+                callback = state =>
+                {
+                    // As for socket completions: no context installed while the continuation runs (see SocketOperation).
+                    SynchronizationContext? previous = SynchronizationContext.Current;
+                    SynchronizationContext.SetSynchronizationContext(null);
+                    try
+                    {
+                        action(state);
+                    }
+                    finally
+                    {
+                        SynchronizationContext.SetSynchronizationContext(previous);
+                    }
+                };
                 _callbacks.Add(action, callback);
             }
         }
