@@ -19,6 +19,7 @@ public sealed class SocketDuplexPipe : IDuplexPipe, IAsyncDisposable
     private readonly Pipe _output;
     private readonly int _minimumSegmentSize;
     private readonly bool _shutdownSendOnComplete;
+    private readonly Func<Exception, Exception>? _translateError;
     private Task _receiving = Task.CompletedTask;
     private Task _sending = Task.CompletedTask;
     private int _started;
@@ -35,6 +36,7 @@ public sealed class SocketDuplexPipe : IDuplexPipe, IAsyncDisposable
         _socket = socket;
         _minimumSegmentSize = options.MinimumSegmentSize;
         _shutdownSendOnComplete = options.ShutdownSendOnOutputComplete;
+        _translateError = options.TranslateError;
         PipeScheduler application = options.ApplicationScheduler ?? DefaultApplicationScheduler(socket);
         PipeScheduler transport = options.TransportScheduler ?? PipeScheduler.Inline;
         _input = new Pipe(new PipeOptions(options.Pool, readerScheduler: application, writerScheduler: transport,
@@ -141,7 +143,7 @@ public sealed class SocketDuplexPipe : IDuplexPipe, IAsyncDisposable
         }
         catch (Exception ex)
         {
-            error = ex;
+            error = _translateError?.Invoke(ex) ?? ex;
         }
         finally
         {
@@ -188,7 +190,7 @@ public sealed class SocketDuplexPipe : IDuplexPipe, IAsyncDisposable
         }
         catch (Exception ex)
         {
-            error = ex;
+            error = _translateError?.Invoke(ex) ?? ex;
         }
         finally
         {

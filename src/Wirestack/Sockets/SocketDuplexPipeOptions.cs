@@ -32,4 +32,10 @@ public sealed class SocketDuplexPipeOptions
     /// <summary>Whether completing <see cref="SocketDuplexPipe.Output"/> shuts down the sending side (FIN).
     /// Defaults to true.</summary>
     public bool ShutdownSendOnOutputComplete { get; set; } = true;
+
+    /// <summary>Turns a socket error into the exception the pipes complete with (a server adapter maps resets to
+    /// its own ConnectionResetException, say). Null: the <see cref="WirestackSocketException"/> itself.</summary>
+    public Func<Exception, Exception>? TranslateError { get; set; }
+
+    public SocketDuplexPipeOptions Clone() => (SocketDuplexPipeOptions)MemberwiseClone();
 }
