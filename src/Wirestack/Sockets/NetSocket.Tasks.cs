@@ -39,6 +39,7 @@ public sealed partial class NetSocket
         lock (_stack.SyncRoot)
         {
             ThrowIfClosed();
+            ThrowIfBusy(_writeOperation);
             SocketError error = ConnectCore(address, port, wait: false);
             if (error == SocketError.Success)
             {
