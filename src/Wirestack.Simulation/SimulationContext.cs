@@ -21,6 +21,8 @@ internal sealed class SimulationContext(Simulator simulator) : SynchronizationCo
         {
             _queue.Enqueue((d, state));
         }
+
+        simulator.OnWork();
     }
 
     public override void Send(SendOrPostCallback d, object? state) =>

@@ -14,9 +14,11 @@ public sealed class Simulator : IDisposable
 {
     private readonly List<NetStack> _hosts = [];
     private readonly List<SimulatedWire> _wires = [];
+    private readonly List<object> _wireGates = [];
     private readonly List<PcapWriter> _captures = [];
     private readonly SimulationContext _context;
     private int _depth;
+    private BackgroundSimulation? _background;
 
     public Simulator(int seed)
     {
@@ -27,6 +29,16 @@ public sealed class Simulator : IDisposable
     }
 
     public int Seed { get; }
+
+    /// <summary>
+    /// Whether code on other threads may use the simulated hosts while <see cref="BackgroundSimulation"/> drives
+    /// the simulator (Kestrel, HttpClient: libraries that run on the thread pool). Set it before
+    /// <see cref="Connect"/>: wires are then attached through <see cref="SynchronizedLink"/> (one gate per wire,
+    /// received packets copied into the receiving stack's pool), and blocking calls from other threads wait on the
+    /// stack's monitor instead of running the simulation themselves. Off by default: a single-threaded simulation
+    /// needs none of it.
+    /// </summary>
+    public bool Concurrent { get; init; }
 
     public Random Random { get; }
 
@@ -51,7 +63,9 @@ public sealed class Simulator : IDisposable
         options.Seed = Random.Next(); // every host's randomness derives from the simulation seed
 
         var stack = new NetStack(options, () => Clock.Now);
-        stack.Waiter = new SimulatedWaiter(this);
+        stack.Waiter = new SimulatedWaiter(this, stack);
+        // Async completions are posted to the simulator's context: continuations run on it, in order, deterministically.
+        stack.CompletionContext = _context;
         _hosts.Add(stack);
         return stack;
     }
@@ -63,9 +77,20 @@ public sealed class Simulator : IDisposable
         aToB ??= LinkImpairments.None;
         bToA ??= aToB;
         var wire = new SimulatedWire(new Random(Random.Next()), aToB, bToA, rxRing, $"{a.Name}-{b.Name}");
+        var gate = new object();
         _wires.Add(wire);
-        a.AddInterface(wire.A, IPv4Cidr.Parse(addressA));
-        b.AddInterface(wire.B, IPv4Cidr.Parse(addressB));
+        _wireGates.Add(gate);
+        if (Concurrent)
+        {
+            a.AddInterface(new SynchronizedLink(wire.A, gate, a.Pool, OnWork), IPv4Cidr.Parse(addressA));
+            b.AddInterface(new SynchronizedLink(wire.B, gate, b.Pool, OnWork), IPv4Cidr.Parse(addressB));
+        }
+        else
+        {
+            a.AddInterface(wire.A, IPv4Cidr.Parse(addressA));
+            b.AddInterface(wire.B, IPv4Cidr.Parse(addressB));
+        }
+
         foreach (PcapWriter writer in _captures)
         {
             AddTap(wire, writer); // captures already running cover wires added later
@@ -104,12 +129,18 @@ public sealed class Simulator : IDisposable
             Instant? at = Clock.NextTimerAt;
             foreach (NetStack host in _hosts)
             {
-                at = Instant.Earliest(at, host.PollAt);
+                lock (host.SyncRoot)
+                {
+                    at = Instant.Earliest(at, host.PollAt);
+                }
             }
 
-            foreach (SimulatedWire wire in _wires)
+            for (int i = 0; i < _wires.Count; i++)
             {
-                at = Instant.Earliest(at, wire.NextDeliveryAt);
+                lock (_wireGates[i])
+                {
+                    at = Instant.Earliest(at, _wires[i].NextDeliveryAt);
+                }
             }
 
             if (_context.HasWork)
@@ -145,9 +176,12 @@ public sealed class Simulator : IDisposable
 
         Steps++;
         Instant now = Now;
-        foreach (SimulatedWire wire in _wires)
+        for (int i = 0; i < _wires.Count; i++)
         {
-            wire.DeliverDue(now);
+            lock (_wireGates[i])
+            {
+                _wires[i].DeliverDue(now);
+            }
         }
 
         foreach (NetStack host in _hosts)
@@ -177,6 +211,11 @@ public sealed class Simulator : IDisposable
     /// <summary>Runs until <paramref name="condition"/> or <paramref name="deadline"/>; returns the condition.</summary>
     public bool RunUntilCore(Func<bool> condition, Instant? deadline)
     {
+        if (IsForeignThread)
+        {
+            throw new InvalidOperationException("a BackgroundSimulation drives this simulator: only its thread may run it");
+        }
+
         _depth++;
         try
         {
@@ -245,6 +284,27 @@ public sealed class Simulator : IDisposable
     /// <summary>Posts work to run on the simulator's context at the current instant.</summary>
     public void Post(Action action) => _context.Post(_ => action(), null);
 
+    /// <summary>True on a thread other than the background loop's, while one runs.</summary>
+    internal bool IsForeignThread => _background is { } background && !background.IsLoopThread;
+
+    internal void Attach(BackgroundSimulation background)
+    {
+        if (!Concurrent)
+        {
+            throw new InvalidOperationException("a BackgroundSimulation needs a Simulator made with Concurrent = true (before Connect)");
+        }
+
+        if (Interlocked.CompareExchange(ref _background, background, null) is not null)
+        {
+            throw new InvalidOperationException("the simulator already has a background loop");
+        }
+    }
+
+    internal void Detach(BackgroundSimulation background) => Interlocked.CompareExchange(ref _background, null, background);
+
+    /// <summary>Something happened that the background loop must look at (a post, a transmit, a notify).</summary>
+    internal void OnWork() => _background?.Wake();
+
     public void Dispose()
     {
         foreach (PcapWriter writer in _captures)
@@ -255,10 +315,15 @@ public sealed class Simulator : IDisposable
         _captures.Clear();
     }
 
-    private sealed class SimulatedWaiter(Simulator simulator) : IStackWaiter
+    private sealed class SimulatedWaiter(Simulator simulator, NetStack stack) : IStackWaiter
     {
         public bool WaitUntil(Func<bool> condition, Instant? deadline)
         {
+            if (simulator.IsForeignThread)
+            {
+                return WaitOnMonitor(condition, deadline);
+            }
+
             if (simulator.RunUntilCore(condition, deadline) || deadline is not null)
             {
                 return condition();
@@ -272,6 +337,39 @@ public sealed class Simulator : IDisposable
 
         public void Notify()
         {
+            if (simulator._background is not null)
+            {
+                if (Monitor.IsEntered(stack.SyncRoot))
+                {
+                    Monitor.PulseAll(stack.SyncRoot);
+                }
+
+                simulator.OnWork();
+            }
+        }
+
+        /// <summary>A blocking call on another thread while the background loop runs the simulation: wait on the
+        /// stack's monitor (releasing its lock) until the loop's polls make the condition true. A deadline is in
+        /// virtual time, so it passes only as the simulation advances.</summary>
+        private bool WaitOnMonitor(Func<bool> condition, Instant? deadline)
+        {
+            simulator.OnWork();
+            while (!condition())
+            {
+                if (deadline is { } d && simulator.Now >= d)
+                {
+                    return condition();
+                }
+
+                if (simulator._background is null)
+                {
+                    throw new SimulationDeadlockException($"the background simulation stopped while a blocking call waited (seed {simulator.Seed})");
+                }
+
+                Monitor.Wait(stack.SyncRoot, 10);
+            }
+
+            return true;
         }
     }
 }

@@ -287,7 +287,11 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
 
     /// <summary>connect(). Non-blocking: InProgress at once, always (seed 003); the outcome shows as writability
     /// and <see cref="GetPendingError"/>. Blocking: waits for the handshake to finish or fail.</summary>
-    public SocketError Connect(IPv4Address address, ushort port)
+    public SocketError Connect(IPv4Address address, ushort port) => ConnectCore(address, port, Blocking);
+
+    /// <summary>The body of <see cref="Connect(IPv4Address, ushort)"/>; <paramref name="wait"/> is the blocking
+    /// mode (ConnectAsync passes false and waits through its operation instead).</summary>
+    private SocketError ConnectCore(IPv4Address address, ushort port, bool wait)
     {
         lock (_stack.SyncRoot)
         {
@@ -304,7 +308,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
 
             if (_tcp.State is TcpState.SynSent or TcpState.SynReceived || _tcp.IsConnectQueued)
             {
-                return Blocking ? WaitConnected() : SocketError.AlreadyInProgress;
+                return wait ? WaitConnected() : SocketError.AlreadyInProgress;
             }
 
             if (_tcp.State != TcpState.Closed)
@@ -336,7 +340,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
                 return error;
             }
 
-            return Blocking ? WaitConnected() : SocketError.InProgress;
+            return wait ? WaitConnected() : SocketError.InProgress;
         }
     }
 

@@ -64,6 +64,14 @@ public sealed class NetStack
     /// <summary>How blocking calls wait (set by the driver or the simulator).</summary>
     public IStackWaiter? Waiter { get; set; }
 
+    /// <summary>
+    /// Where completions of async socket operations run. Null (real time): an operation completed under
+    /// <see cref="SyncRoot"/> hands its continuation to the thread pool (never inline under the lock). Set (the
+    /// simulator sets its single-threaded context): the completion is posted here and the continuation runs on this
+    /// context, outside the lock, in posting order, which keeps async code deterministic.
+    /// </summary>
+    public SynchronizationContext? CompletionContext { get; set; }
+
     /// <summary>The stack clock now.</summary>
     public Instant Now => _clock();
 
