@@ -52,6 +52,10 @@ public static class PacketdrillRunner
         {
             return ScriptResult.Skip(path, e.Feature);
         }
+        catch (Exception e) when (e is OverflowException or FormatException or ArgumentException)
+        {
+            return ScriptResult.Skip(path, $"unsupported set-up value: {e.Message}");
+        }
 
         try
         {

@@ -102,7 +102,7 @@ internal sealed partial class ScriptRun : IStackWaiter
         _host = new HostHarness(stackOptions, $"{_localIp}/16", _options.Seed);
         _host.Link.Mtu = _mtu;
         // The remote end (192.0.2.1) is reached over the tun-like capture link, as packetdrill's tun device does.
-        _host.Stack.AddRoute(new IPv4Cidr(IPv4Address.Any, 0), null, _host.Interface.Index);
+        _host.Stack.AddRoute(new IPv4Cidr(_remoteIp, 32), null, _host.Interface.Index);
         _host.Stack.Waiter = this;
         // Script time 0 is one second into the stack's clock: packetdrill runs on the time of day, never at instant
         // zero, and the stack uses Instant 0 as "unset" in places (a passive open at 0 would take no RTT sample).
@@ -134,7 +134,9 @@ internal sealed partial class ScriptRun : IStackWaiter
                 _toleranceUs = Number();
                 return;
             case "tolerance_percent":
-                _tolerancePercent = double.Parse(v ?? "", CultureInfo.InvariantCulture);
+                _tolerancePercent = double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double percent) && percent >= 0
+                    ? percent
+                    : throw new ScriptSkipException($"option --{option.Name}={v}");
                 return;
             case "tcp_ts_tick_usecs":
                 _tsTickUs = Number();
