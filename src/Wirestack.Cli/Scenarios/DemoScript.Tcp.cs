@@ -37,10 +37,8 @@ internal sealed partial class DemoScript
         double seconds = Tcp.Simulated.TotalSeconds;
         _say.Note($"{seconds:0.000} s of virtual time ({Units.FormatRate(Tcp.BytesReceived * 8 / seconds)}). The wire lost {TcpWireLost} of " +
             $"{carried:N0} packets; alice sent {Tcp.Retransmits} segments again.");
-        _say.Note($"Why not faster: alice's send buffer is Linux's default {Units.FormatSize(Tcp.SendBufferBytes)}, half of it for data, and unlike");
-        _say.Note($"Linux's it does not grow by itself, so at most {Units.FormatSize(Tcp.SendBufferBytes / 2)} is in flight per " +
-            $"{Units.FormatDuration(2 * WireDelay)} round trip.");
-        _say.Note("(`wirestack transfer` gives both sockets 4 MiB buffers.)");
+        _say.Note($"Why not faster: each loss cuts CUBIC's congestion window to 70%; on a {Units.FormatDuration(2 * WireDelay)} round trip with 1% loss");
+        _say.Note("the window stays small. The send buffer started at Linux's 16 KiB and grew with the window, as Linux's does.");
         _say.Note("The wire is lossless again from here on.");
         Expect(Tcp.HashesMatch, "tcp: the SHA-256 of what bob received differs from what alice sent");
     }

@@ -363,14 +363,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
     {
         lock (_stack.SyncRoot)
         {
-            if (_udp is not null)
-            {
-                SocketError e = _udp.PendingError;
-                _udp.PendingError = SocketError.Success;
-                return e;
-            }
-
-            return _tcp?.ConsumeError() ?? SocketError.Success;
+            return GetPendingErrorUnlocked();
         }
     }
 

@@ -234,7 +234,9 @@ public sealed partial class TcpConnection
         }
 
         int avail = dataEnd - _sndNxt;
-        uint window = Math.Min((uint)Congestion!.Cwnd, _sndWnd);
+        // RFC 3042 limited transmit: the first two duplicate ACKs each let one new segment out beyond cwnd.
+        int allowance = !_inRecovery && _dupAcks is 1 or 2 ? _dupAcks * Mss : 0;
+        uint window = Math.Min((uint)(Congestion!.Cwnd + allowance), _sndWnd);
         SeqNumber edge = _sndUna + (int)Math.Min(window, int.MaxValue);
         int usable = Math.Max(0, edge - _sndNxt);
 

@@ -283,7 +283,7 @@ public sealed partial class TcpConnection : ITimerCallback
     {
         if (PendingError != SocketError.Success)
         {
-            error = TakeError();
+            error = TakeError(); // the error once, then EPIPE
             return 0;
         }
 
@@ -346,7 +346,7 @@ public sealed partial class TcpConnection : ITimerCallback
             return 0;
         }
 
-        if (PendingError != SocketError.Success)
+        if (HasUnreportedError)
         {
             error = TakeError();
             return 0;
@@ -362,23 +362,34 @@ public sealed partial class TcpConnection : ITimerCallback
         return 0;
     }
 
+    private bool _errorReported;
+
+    /// <summary>Linux reports a connection's error (sk_err) once, to the first call that looks; after that a write
+    /// fails with EPIPE and a read sees end of stream (seed 004 §3.3).</summary>
     private SocketError TakeError()
     {
-        SocketError error = PendingError;
-        // A reset or timeout stays reported on every later call (like Linux after the first: EPIPE for writes).
-        return error;
+        if (_errorReported)
+        {
+            return SocketError.Shutdown;
+        }
+
+        _errorReported = true;
+        return PendingError;
     }
+
+    /// <summary>The error still waiting to be reported to a call, if any.</summary>
+    private bool HasUnreportedError => PendingError != SocketError.Success && !_errorReported;
 
     /// <summary>SO_ERROR read: returns and clears the pending error (getsockopt semantics).</summary>
     public SocketError ConsumeError()
     {
-        SocketError error = PendingError;
-        if (State != TcpState.Closed)
+        if (!HasUnreportedError)
         {
-            PendingError = SocketError.Success;
+            return SocketError.Success;
         }
 
-        return error;
+        _errorReported = true;
+        return PendingError;
     }
 
     /// <summary>shutdown(SHUT_WR): RFC 9293 §3.10.4 CLOSE of the sending side: FIN after the queued data.</summary>
@@ -427,6 +438,8 @@ public sealed partial class TcpConnection : ITimerCallback
         Observer = null;
         if (State is TcpState.Closed or TcpState.TimeWait)
         {
+            _receiveQueue?.Clear(); // unread data the user no longer wants
+            _receiveQueue = null;
             if (State == TcpState.Closed)
             {
                 _layer.Remove(this);
@@ -488,21 +501,26 @@ public sealed partial class TcpConnection : ITimerCallback
         }
 
         SetState(TcpState.Closed, now);
-        ReleaseBuffers();
+        // A quiet end (TIME-WAIT over, LAST-ACK acknowledged) leaves received data readable by a user who still
+        // holds the socket, as Linux does; a reset or timeout discards it.
+        ReleaseBuffers(keepReceived: error == SocketError.Success && !IsOrphan);
         _layer.Timers.Cancel(_timer);
         _layer.Remove(this);
         Notify();
     }
 
-    internal void ReleaseBuffers()
+    internal void ReleaseBuffers(bool keepReceived = false)
     {
         _sendQueue?.Clear();
-        _receiveQueue?.Clear();
         _ooo?.Clear();
         _sendQueue = null;
-        _receiveQueue = null;
         _ooo = null;
         _sack?.Reset();
+        if (!keepReceived || _receiveQueue is { Length: 0 })
+        {
+            _receiveQueue?.Clear();
+            _receiveQueue = null;
+        }
     }
 
     internal void Notify() => Observer?.OnEndpointChanged();
