@@ -371,90 +371,82 @@ internal sealed partial class ScriptRun
         ? name
         : throw new ScriptSkipException($"socket option {Arg(ev, 2)}");
 
-    private static TcpConnection ConnectionOf(NetSocket s, string option) =>
-        s.Connection ?? throw new ScriptSkipException($"socket option {option} on a listening socket (the stack keeps no per-listener options)");
+    /// <summary>The stack's name for a script's socket option: a standard one, or a Linux-only one.</summary>
+    private static (SocketOptionLevel Level, SocketOptionName Name)? StandardOption(string name) => name switch
+    {
+        "SO_REUSEADDR" => (SocketOptionLevel.Socket, SocketOptionName.ReuseAddress),
+        "SO_RCVBUF" => (SocketOptionLevel.Socket, SocketOptionName.ReceiveBuffer),
+        "SO_SNDBUF" => (SocketOptionLevel.Socket, SocketOptionName.SendBuffer),
+        "SO_ERROR" => (SocketOptionLevel.Socket, SocketOptionName.Error),
+        "SO_LINGER" => (SocketOptionLevel.Socket, SocketOptionName.Linger),
+        "SO_KEEPALIVE" => (SocketOptionLevel.Socket, SocketOptionName.KeepAlive),
+        "TCP_NODELAY" => (SocketOptionLevel.Tcp, SocketOptionName.NoDelay),
+        _ => null,
+    };
 
+    private static LinuxSocketOption LinuxOption(string name) => name switch
+    {
+        "TCP_MAXSEG" => LinuxSocketOption.TcpMaxSegment,
+        "TCP_SYNCNT" => LinuxSocketOption.TcpSynCount,
+        "TCP_USER_TIMEOUT" => LinuxSocketOption.TcpUserTimeout,
+        "TCP_KEEPIDLE" => LinuxSocketOption.TcpKeepIdle,
+        "TCP_KEEPINTVL" => LinuxSocketOption.TcpKeepInterval,
+        "TCP_KEEPCNT" => LinuxSocketOption.TcpKeepCount,
+        _ => throw new ScriptSkipException($"socket option {name}"),
+    };
+
+    /// <summary>setsockopt through the stack's own socket-option API (Linux semantics: doubled buffers, EINVAL for
+    /// impossible values).</summary>
     private CallOutcome SetSockOpt(SyscallEvent ev, NetSocket s)
     {
         string name = OptionName(ev);
         Expr value = Arg(ev, 3);
-        long Int() => Evaluate(value);
-        switch (name)
+        if (name == "TCP_KEEPINIT")
         {
-            case "SO_REUSEADDR":
-                s.ReuseAddress = Int() != 0;
-                return new CallOutcome(0);
-            case "SO_LINGER":
-            {
-                if (value is not StructExpr st || st.Field("onoff") is not { } onoff || st.Field("linger") is not { } linger)
-                {
-                    throw new ScriptSkipException($"SO_LINGER value {value}");
-                }
+            // FreeBSD's per-socket connect timeout. The stack has only the stack-wide keepinit, and a script drives
+            // one connection, so the stack-wide value stands in for it.
+            Stack.Tcp.Settings.ConnectTimeout = TimeSpan.FromSeconds(Evaluate(value));
+            return new CallOutcome(0);
+        }
 
-                ConnectionOf(s, name).Linger = Evaluate(onoff) != 0 ? TimeSpan.FromSeconds(Evaluate(linger)) : null;
-                return new CallOutcome(0);
+        int v;
+        if (name == "SO_LINGER")
+        {
+            if (value is not StructExpr st || st.Field("onoff") is not { } onoff || st.Field("linger") is not { } linger)
+            {
+                throw new ScriptSkipException($"SO_LINGER value {value}");
             }
 
-            case "TCP_KEEPINIT":
-                // FreeBSD's per-socket connect timeout. The stack has only the stack-wide keepinit, and a script drives
-                // one connection, so the stack-wide value stands in for it.
-                Stack.Tcp.Settings.ConnectTimeout = TimeSpan.FromSeconds(Int());
-                return new CallOutcome(0);
+            v = Evaluate(onoff) != 0 ? checked((int)Evaluate(linger)) : -1;
         }
-
-        TcpConnection c = ConnectionOf(s, name);
-        switch (name)
+        else
         {
-            case "SO_RCVBUF": c.SetReceiveBufferSize(checked((int)Int())); break;
-            case "SO_SNDBUF": c.SetSendBufferSize(checked((int)Int())); break;
-            case "SO_KEEPALIVE": c.KeepAlive = Int() != 0; break;
-            case "TCP_NODELAY": c.NoDelay = Int() != 0; break;
-            case "TCP_MAXSEG": c.MaxSegmentOption = checked((int)Int()); break;
-            case "TCP_USER_TIMEOUT": c.UserTimeout = TimeSpan.FromMilliseconds(Int()); break;
-            case "TCP_KEEPIDLE": c.KeepIdle = TimeSpan.FromSeconds(Int()); break;
-            case "TCP_KEEPINTVL": c.KeepInterval = TimeSpan.FromSeconds(Int()); break;
-            case "TCP_KEEPCNT": c.KeepCount = checked((int)Int()); break;
-            case "TCP_SYNCNT": c.SynCount = checked((int)Int()); break;
-            default: throw new ScriptSkipException($"setsockopt {name}");
+            v = checked((int)Evaluate(value));
         }
 
-        return new CallOutcome(0);
+        SocketError error = StandardOption(name) is var (level, option)
+            ? s.SetSocketOption(level, option, v)
+            : s.SetSocketOption(LinuxOption(name), v);
+        return CallOutcome.From(error, 0);
     }
 
     private CallOutcome GetSockOpt(SyscallEvent ev, NetSocket s)
     {
         string name = OptionName(ev);
-        long actual;
-        switch (name)
+        if (name is "TCP_KEEPINIT" or "SO_LINGER")
         {
-            case "SO_REUSEADDR":
-                actual = s.ReuseAddress ? 1 : 0;
-                break;
-            case "SO_ERROR":
-                actual = LinuxConstants.ErrnoNumber(s.GetPendingError());
-                break;
-            default:
-            {
-                TcpConnection c = ConnectionOf(s, name);
-                actual = name switch
-                {
-                    "SO_RCVBUF" => c.ReceiveBufferSize,
-                    "SO_SNDBUF" => c.SendBufferSize,
-                    "SO_KEEPALIVE" => c.KeepAlive ? 1 : 0,
-                    "TCP_NODELAY" => c.NoDelay ? 1 : 0,
-                    // Linux: the effective send MSS once connected; before, the user's value or 536
-                    "TCP_MAXSEG" => c.State is TcpState.Closed or TcpState.Listen or TcpState.SynSent
-                        ? (c.MaxSegmentOption > 0 ? c.MaxSegmentOption : 536)
-                        : c.Mss,
-                    "TCP_USER_TIMEOUT" => (long)c.UserTimeout.TotalMilliseconds,
-                    "TCP_KEEPIDLE" => (long)(c.KeepIdle ?? Stack.Tcp.Settings.KeepAliveTime).TotalSeconds,
-                    "TCP_KEEPINTVL" => (long)(c.KeepInterval ?? Stack.Tcp.Settings.KeepAliveInterval).TotalSeconds,
-                    "TCP_KEEPCNT" => c.KeepCount ?? Stack.Tcp.Settings.KeepAliveProbes,
-                    "TCP_SYNCNT" => c.SynCount ?? Stack.Tcp.Settings.SynRetries,
-                    _ => throw new ScriptSkipException($"getsockopt {name}"),
-                };
-                break;
-            }
+            throw new ScriptSkipException($"getsockopt {name}");
+        }
+
+        long actual;
+        try
+        {
+            int raw = StandardOption(name) is var (level, option) ? s.GetSocketOption(level, option) : s.GetSocketOption(LinuxOption(name));
+            actual = name == "SO_ERROR" ? LinuxConstants.ErrnoNumber((SocketError)raw) : raw;
+        }
+        catch (WirestackSocketException e)
+        {
+            return CallOutcome.From(e.SocketErrorCode, -1, e.Cause);
         }
 
         string? mismatch = null;
