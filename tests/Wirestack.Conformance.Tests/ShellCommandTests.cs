@@ -1,0 +1,75 @@
+using Wirestack.Tcp;
+
+namespace Wirestack.Conformance.Tests;
+
+/// <summary>Shell commands in scripts become stack settings, no-ops, or a skip naming them.</summary>
+public sealed class ShellCommandTests
+{
+    [Fact]
+    public void DefaultsSh_AppliesTheGtestsSysctls()
+    {
+        var settings = new TcpSettings();
+        ShellCommands.Apply("../common/defaults.sh", settings);
+        Assert.Equal(540000, settings.ReceiveBufferDefault);
+        Assert.Equal(15728640, settings.ReceiveBufferMax);
+        Assert.Equal(262144, settings.SendBufferDefault);
+        Assert.Equal(5, settings.SynRetries);
+        Assert.Equal(5, settings.SynAckRetries);
+        Assert.True(settings.Timestamps);
+        Assert.Equal("cubic", settings.CongestionControl);
+    }
+
+    [Fact]
+    public void Sysctl_QuotedValuesShellArithmeticAndSeveralPerLine()
+    {
+        var settings = new TcpSettings();
+        ShellCommands.Apply("sysctl -q net.ipv4.tcp_rmem=\"4096 131072 $((32*1024*1024))\" net.ipv4.tcp_window_scaling=0\n" +
+                            "../common/set_sysctls.py /proc/sys/net/ipv4/tcp_syn_retries=2 \\\n /proc/sys/net/ipv4/tcp_timestamps=0", settings);
+        Assert.Equal(131072, settings.ReceiveBufferDefault);
+        Assert.Equal(32 * 1024 * 1024, settings.ReceiveBufferMax);
+        Assert.False(settings.WindowScaling);
+        Assert.Equal(2, settings.SynRetries);
+        Assert.False(settings.Timestamps);
+    }
+
+    [Fact]
+    public void FreeBsdSysctls_MapOrAreAcceptedAtTheirDefault()
+    {
+        TcpSettings settings = TcpSettings.FreeBsd();
+        ShellCommands.Apply("sysctl -w net.inet.tcp.recvspace=65536", settings);
+        ShellCommands.Apply("sysctl -w net.inet.tcp.keepinit=75000", settings);
+        ShellCommands.Apply("sysctl -w net.inet.tcp.rexmit_slop=200", settings);
+        Assert.Equal(65536, settings.ReceiveBufferDefault);
+        Assert.Equal(TimeSpan.FromSeconds(75), settings.ConnectTimeout);
+        Assert.Throws<ScriptSkipException>(() => ShellCommands.Apply("sysctl -w net.inet.tcp.rexmit_slop=10", settings));
+    }
+
+    [Theory]
+    [InlineData("nstat -n", "shell command `nstat -n`")]
+    [InlineData("sockstat -4 | grep TIME_WAIT", "shell command `sockstat -4 | grep TIME_WAIT`")]
+    [InlineData("sysctl -q net.ipv4.tcp_slow_start_after_idle=1", "sysctl net.ipv4.tcp_slow_start_after_idle=1")]
+    [InlineData("sysctl -q net.ipv4.tcp_congestion_control=bbr", "sysctl net.ipv4.tcp_congestion_control=bbr")]
+    [InlineData("tc qdisc add dev tun0 root netem loss 100%", "shell command `tc qdisc add dev tun0 root netem loss 100%`")]
+    public void UnsupportedCommands_SkipNamingThem(string command, string feature)
+    {
+        var e = Assert.Throws<ScriptSkipException>(() => ShellCommands.Apply(command, new TcpSettings()));
+        Assert.Equal(feature, e.Feature);
+    }
+
+    [Theory]
+    [InlineData("ip tcp_metrics flush all")]
+    [InlineData("tc qdisc add dev tun0 root pfifo")]
+    [InlineData("ethtool -K tun0 tso off gso off")]
+    [InlineData("/tmp/sysctl_restore_${PPID}.sh")]
+    [InlineData("sysctl -q net.ipv4.tcp_ecn=0")]
+    public void TestMachineSetUp_IsANoOp(string command) => ShellCommands.Apply(command, new TcpSettings());
+
+    [Fact]
+    public void ExpectedFailures_ParseAndMatchBySuffix()
+    {
+        ExpectedFailures list = ExpectedFailures.Parse(["# comment", "", "a/b/c.pkt   stack sends X, script expects Y"]);
+        Assert.Equal("stack sends X, script expects Y", list.ReasonFor("/work/shared/conformance/packetdrill/a/b/c.pkt"));
+        Assert.Null(list.ReasonFor("/x/ab/c.pkt"));
+        Assert.Throws<FormatException>(() => ExpectedFailures.Parse(["a.pkt x", "a.pkt y"]));
+    }
+}
