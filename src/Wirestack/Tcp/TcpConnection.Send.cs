@@ -263,7 +263,9 @@ public sealed partial class TcpConnection
 
             bool inFlight = _sndNxt != _sndUna;
             bool isLast = len == avail;
-            if (len < Mss)
+            // Nagle and SWS avoidance govern new data only: a retransmission (go-back-N after a timeout, possibly a
+            // hole smaller than a segment between SACKed blocks) always goes.
+            if (len < Mss && _sndNxt >= _sndMax)
             {
                 // RFC 9293 §3.7.4 Nagle (MUST-... as in RFC 1122 §4.2.3.4): hold a small segment while data is unacknowledged.
                 bool nagleOk = NoDelay || !inFlight || _sndNxt < _sndMax;
