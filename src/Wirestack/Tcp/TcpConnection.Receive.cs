@@ -228,7 +228,8 @@ public sealed partial class TcpConnection
                     return;
                 }
 
-                AcceptText(h.SequenceNumber, payload, now);
+                // When the FIN follows the data in order, its ACK covers both (one ACK, not two).
+                AcceptText(h.SequenceNumber, payload, now, finFollows: h.Has(TcpFlags.Fin));
             }
         }
 

@@ -24,6 +24,7 @@ public sealed partial class TcpConnection
         _sndUna = _iss;
         _sndNxt = _iss;
         _sndMax = _iss;
+        _recoveryPoint = _iss; // RFC 6582: no recovery has happened; SND.UNA is always at or past it
         SynTimes = [];
         SetState(TcpState.SynSent, now);
         _connectStart = now;
@@ -40,6 +41,7 @@ public sealed partial class TcpConnection
         _sndUna = _iss;
         _sndNxt = _iss;
         _sndMax = _iss;
+        _recoveryPoint = _iss;
         _irs = syn.SequenceNumber;
         _rcvNxt = syn.SequenceNumber + 1;
         NegotiateFromSyn(syn);
@@ -62,6 +64,7 @@ public sealed partial class TcpConnection
         _sndUna = ack.AcknowledgmentNumber;
         _sndNxt = _sndUna;
         _sndMax = _sndUna;
+        _recoveryPoint = _sndUna;
         _irs = ack.SequenceNumber - 1;
         _rcvNxt = ack.SequenceNumber;
         _rcvAdvertisedEdge = _rcvNxt + Math.Min(65535, ReceiveLimit);
@@ -188,7 +191,8 @@ public sealed partial class TcpConnection
     /// moves right, and only by at least min(buffer/2, MSS) at a time.</summary>
     private uint CurrentReceiveWindow()
     {
-        int free = ReceiveWindowAvailable();
+        // The window field can say at most 65535 << RCV.WIND.SHIFT: the edge never goes past what can be advertised.
+        int free = (int)Math.Min(ReceiveWindowAvailable(), (long)65535 << _rcvScale);
         SeqNumber proposedEdge = _rcvNxt + free;
         int grow = proposedEdge - _rcvAdvertisedEdge;
         if (grow > 0 && grow >= Math.Min(ReceiveLimit / 2, Mss) || _rcvAdvertisedEdge < _rcvNxt)

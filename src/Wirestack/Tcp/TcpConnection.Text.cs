@@ -10,7 +10,7 @@ namespace Wirestack.Tcp;
 public sealed partial class TcpConnection
 {
     /// <summary>In-order and out-of-order data (RFC 9293 §3.10.7.4 seventh), trimmed to the window.</summary>
-    private void AcceptText(SeqNumber seq, ReadOnlySpan<byte> payload, Instant now)
+    private void AcceptText(SeqNumber seq, ReadOnlySpan<byte> payload, Instant now, bool finFollows = false)
     {
         _everHadData = true;
         // Trim what is already received.
@@ -71,6 +71,11 @@ public sealed partial class TcpConnection
             {
                 SendAck(now);
                 return;
+            }
+
+            if (finFollows && accepted == payload.Length)
+            {
+                return; // the FIN's ACK (OnFin) acknowledges this data too
             }
 
             ScheduleAck(accepted, filledHole, now);
