@@ -86,7 +86,10 @@ public sealed class PcapLinkTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         Run(2000);
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // Less than one byte per packet: nothing is allocated per packet (the runtime may allocate a little on its
+        // own, e.g. when tiered compilation replaces a method mid-loop).
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 2000, $"{allocated} B allocated over 2000 packets");
         Assert.Equal(8000, writer.RecordCount);
         Assert.Equal(0, wire.Pool.LeasedCount);
         Assert.Equal(0, pool.LeasedCount);
