@@ -10,7 +10,7 @@ namespace Wirestack.Simulation.Scenarios;
 /// once all complete their handshake from their side, but the server's accept queue holds only backlog + 1; the
 /// final ACKs of the others are dropped (ListenOverflows, ListenDrops). Those clients think they are connected,
 /// write, and get ECONNRESET once the server no longer recognises them.</summary>
-internal sealed class BacklogOverflowScenario : IScenario
+public sealed class BacklogOverflowScenario : IScenario
 {
     public const int Backlog = 2;
     public const int Clients = 6;
@@ -28,7 +28,7 @@ internal sealed class BacklogOverflowScenario : IScenario
         var server = IPv4Address.Parse("10.0.0.2");
         run.WatchTcp(wire, p =>
             p.IsSyn ? $"receives SYN from {p.From}" :
-            p.IsSynAck ? $"receives SYN,ACK from {p.From}" :
+            p.IsSynAck ? $"receives SYN,ACK from {p.From} for {p.To}" :
             p.IsRst ? $"receives RST from {p.From} (for {p.To})" : null);
 
         using var listener = new NetSocket(serverHost, SocketType.Stream);
@@ -42,7 +42,7 @@ internal sealed class BacklogOverflowScenario : IScenario
             var c = new NetSocket(clientHost, SocketType.Stream) { Blocking = false };
             SocketError e = c.Connect(server, 80);
             clients.Add(c);
-            run.Note(clientHost, $"c{i + 1} connect() to {server}:80, non-blocking: {SocketErrors.ToErrno(e)}");
+            run.Note(clientHost, $"c{i + 1} (port {c.Connection!.Tuple.LocalPort}) connect() to {server}:80, non-blocking: {SocketErrors.ToErrno(e)}");
         }
 
         bool allConnected = run.RunUntil(() => clients.All(c => (c.Readiness & SocketReadiness.Writable) != 0), TimeSpan.FromSeconds(5));
@@ -66,7 +66,7 @@ internal sealed class BacklogOverflowScenario : IScenario
         run.Check(phantoms.Count == Clients - Backlog - 1, $"{Clients - Backlog - 1} clients are unknown to the server ({phantoms.Count})");
         if (phantoms.Count > 0)
         {
-            run.Trace(clientHost, $"c{clients.IndexOf(phantoms[0]) + 1}", phantoms[0].Connection!);
+            run.Trace(clientHost, $"c{clients.IndexOf(phantoms[0]) + 1}", phantoms[0].Connection!, e => e.Kind is "state" or "rexmit");
         }
 
         byte[] hello = "hello\n"u8.ToArray();

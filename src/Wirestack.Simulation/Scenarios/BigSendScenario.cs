@@ -11,7 +11,7 @@ namespace Wirestack.Simulation.Scenarios;
 /// <summary>Seed 002 (Kyu's long-send panic): a loop of tcp_send() calls with chunks of 2048, 5000, 6500 and 8000
 /// bytes panicked in m_copym, and 200 KB transfers repeated for hours hung. Here each chunk size sends 200 KB, and a
 /// "wangdoodle" server answers "big" with 200 KB, a hundred times over; every byte is checked by SHA-256.</summary>
-internal sealed class BigSendScenario : IScenario
+public sealed class BigSendScenario : IScenario
 {
     public static readonly int[] ChunkSizes = [2048, 5000, 6500, 8000];
     public const int TransferBytes = 200 * 1024;
@@ -120,7 +120,7 @@ internal sealed class BigSendScenario : IScenario
         run.Key(kyu, "Tcp", "RetransSegs", "segments kyu sent again");
         run.Key(kyu, "Tcp", "PassiveOpens", "wangdoodle requests accepted");
         run.Key(linux, "Tcp", "ActiveOpens", "connections the script (and kyu's sender) opened");
-        run.Key(linux, "TcpExt", "TW", "connections that went through TIME-WAIT");
+        run.Key(kyu, "TcpExt", "TW", "connections kyu closed first, which then waited out TIME-WAIT");
         run.Summary($"Every chunk size ({string.Join(", ", ChunkSizes)}) sent its 200 KB whole: a blocking send takes every byte (waiting for room as the peer");
         run.Summary("acknowledges) or fails with an error, never a short count or a panic, and segments are cut by MSS, not by the caller's chunks.");
         run.Summary($"{good} of {Repeats} 200 KB transfers arrived intact, with no hang at close: one lock per stack, released while a call waits (seed 002).");

@@ -10,7 +10,7 @@ namespace Wirestack.Simulation.Scenarios;
 /// client's next write still succeeds (it is only queued) but the data reaches a socket nobody holds, so the peer's
 /// stack answers RST. Like Linux, the first write after the reset reports ECONNRESET and later writes EPIPE
 /// (broken pipe).</summary>
-internal sealed class BrokenPipeScenario : IScenario
+public sealed class BrokenPipeScenario : IScenario
 {
     public string Name => "broken-pipe";
 

@@ -12,7 +12,7 @@ namespace Wirestack.Simulation.Scenarios;
 /// users stop reading for a while, so what the relay forwards to them piles up in its send buffers until the
 /// budget is spent: its non-blocking sends get ENOBUFS. Nothing else breaks: the users who do read keep receiving,
 /// the relay retries, every byte arrives, and once all is closed (TIME-WAIT included) the budget is back to 0.</summary>
-internal sealed class EnobufsScenario : IScenario
+public sealed class EnobufsScenario : IScenario
 {
     public const int Users = 200;
     public const int FastUsers = 20;

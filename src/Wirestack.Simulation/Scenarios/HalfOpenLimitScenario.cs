@@ -11,7 +11,7 @@ namespace Wirestack.Simulation.Scenarios;
 /// <summary>Seed 000's other limit: Windows XP allowed 10 half-open (SYN-SENT) connections at once
 /// (TcpSettings.HalfOpenLimit). Many connects at once go out 10 at a time, the rest queued in order; and a few
 /// connects to hosts that never answer hold the slots for 127 s, stalling every new connection behind them.</summary>
-internal sealed class HalfOpenLimitScenario : IScenario
+public sealed class HalfOpenLimitScenario : IScenario
 {
     public const int Limit = 10;
     public const int Connects = 40;

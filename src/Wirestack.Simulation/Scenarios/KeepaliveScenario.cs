@@ -10,7 +10,7 @@ namespace Wirestack.Simulation.Scenarios;
 
 /// <summary>RFC 1122 §4.2.3.6 keep-alive (seed 004 §4.3): an idle connection whose peer vanishes (the wire is cut)
 /// shows nothing until the client's keep-alive probes go unanswered: after KeepCount of them, ETIMEDOUT.</summary>
-internal sealed class KeepaliveScenario : IScenario
+public sealed class KeepaliveScenario : IScenario
 {
     public static readonly TimeSpan Idle = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);

@@ -13,7 +13,7 @@ namespace Wirestack.Simulation.Scenarios;
 /// A non-blocking connect returns EINPROGRESS at once, always. With LarvalDrop on (Linux's xfrm_larval_drop = 1)
 /// the SYNs sent meanwhile are dropped and the SYN retransmitted after the route is ready gets through; with it off
 /// the SYN waits in a queue and leaves when the route completes. A blocking connect simply blocks until done.</summary>
-internal sealed class LarvalScenario : IScenario
+public sealed class LarvalScenario : IScenario
 {
     public static readonly TimeSpan KeyManagerDelay = TimeSpan.FromSeconds(2.5);
 

@@ -9,7 +9,7 @@ namespace Wirestack.Simulation.Scenarios;
 /// <summary>Seed 004 §1.3.1: the host is there but nothing listens on the port: it answers the SYN with RST,ACK and
 /// connect() fails at once with ECONNREFUSED (blocking), or the socket turns writable with SO_ERROR set
 /// (non-blocking).</summary>
-internal sealed class RefusedScenario : IScenario
+public sealed class RefusedScenario : IScenario
 {
     public string Name => "refused";
 

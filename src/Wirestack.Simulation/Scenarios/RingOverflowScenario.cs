@@ -11,7 +11,7 @@ namespace Wirestack.Simulation.Scenarios;
 /// <summary>Seed 004 §2.1: the NIC's receive ring. A bulk TCP sender's window grows until one flight arrives as a
 /// burst larger than the receiver's ring (64 slots) and its poll budget; the ring drops the rest and counts them as
 /// rx_missed_errors (what <c>ethtool -S</c> shows). TCP sees the losses, recovers, and every byte arrives.</summary>
-internal sealed class RingOverflowScenario : IScenario
+public sealed class RingOverflowScenario : IScenario
 {
     public const int RingSlots = 64;
     public const int TransferBytes = 4 * 1024 * 1024;

@@ -16,7 +16,7 @@ namespace Wirestack.Simulation.Scenarios;
 /// queue with connections that will never complete; from then on the server answers every SYN with a SYN cookie
 /// (RFC 4987 §3.6) and keeps no state. Legitimate clients still connect (their ACK carries the cookie back), and an
 /// established transfer keeps going.</summary>
-internal sealed class SynFloodScenario : IScenario
+public sealed class SynFloodScenario : IScenario
 {
     public const int Backlog = 128;
     public const int FloodSynsPerSecond = 1000;

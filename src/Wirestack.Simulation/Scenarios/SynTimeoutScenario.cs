@@ -10,7 +10,7 @@ namespace Wirestack.Simulation.Scenarios;
 /// <summary>Seed 004 §1.3.2 and §3.4: connect() to a host that never answers. Linux sends the SYN 7 times (1 +
 /// tcp_syn_retries 6), the interval doubling from 1 s, and gives up 127 s after the first; FreeBSD's keepinit
 /// ends the attempt at 75 s.</summary>
-internal sealed class SynTimeoutScenario : IScenario
+public sealed class SynTimeoutScenario : IScenario
 {
     public string Name => "syn-timeout";
 

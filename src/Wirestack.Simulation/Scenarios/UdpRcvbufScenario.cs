@@ -10,7 +10,7 @@ namespace Wirestack.Simulation.Scenarios;
 /// <summary>Seed 004 §3.2: "X UDP packet receive errors". A sender outpaces a slow reader; datagrams that find the
 /// socket's receive buffer full are dropped and counted as RcvbufErrors. The wire also corrupts a few, which fail
 /// their checksum and are counted as InCsumErrors. InErrors holds both: InErrors - RcvbufErrors = the corrupted.</summary>
-internal sealed class UdpRcvbufScenario : IScenario
+public sealed class UdpRcvbufScenario : IScenario
 {
     public const int Datagrams = 400;
     public const int PayloadBytes = 1000;

@@ -11,7 +11,7 @@ namespace Wirestack.Simulation.Scenarios;
 /// <summary>"When TCP sockets refuse to die" (seed 004 §4.6): a peer that never reads and so never opens its
 /// window. The sender probes the zero window with backoff; the peer answers every probe (it is alive), so without a
 /// limit the connection would live forever. TCP_USER_TIMEOUT ends it with ETIMEDOUT.</summary>
-internal sealed class ZeroWindowScenario : IScenario
+public sealed class ZeroWindowScenario : IScenario
 {
     public static readonly TimeSpan UserTimeout = TimeSpan.FromSeconds(60);
     /// <summary>The server's receive buffer: half of it (the window) is six full segments and the server does not scale

@@ -13,7 +13,7 @@ namespace Wirestack.Tests.Scenarios;
 /// behaviour. Skipped until the stack is fixed; the skip reason names the bug.</summary>
 public sealed class StackBugReproTests
 {
-    [Fact(Skip = "stack bug: a sender with queued data, nothing in flight and a non-zero window too small for its SWS rule arms no timer, so a lost window update stalls the connection forever")]
+    [Fact(Skip = "stack bug: a sender with queued data, nothing in flight and a non-zero window too small for its SWS rule arms no timer, so a lost window update stalls the connection forever (Linux arms the probe timer: tcp_check_probe_timer)")]
     public void LostWindowUpdate_WithSmallNonZeroWindow_SenderProbesInsteadOfStallingForever()
     {
         var (sim, receiverHost, senderHost) = Net.TwoHosts(61);
@@ -53,5 +53,43 @@ public sealed class StackBugReproTests
         }
 
         Assert.True(read + more > read, $"stalled: sender timer '{s.TimerName}', {s.SendQueued} bytes queued, window {s.SendWindow}");
+    }
+
+    [Fact(Skip = "stack bug: a sender whose peer leaves a window smaller than a segment (and below half its largest window) sends nothing and arms no timer: the connection stalls for good, without probing or timing out (Linux's probe timer sends what fits, then probes the zero window)")]
+    public void SmallNonZeroWindow_NothingInFlight_SenderFillsItThenProbes()
+    {
+        var options = new NetStackOptions();
+        options.Tcp.ReceiveBufferDefault = 16384; // an 8192-byte window: 5 full segments and 952 bytes
+        options.Tcp.WindowScaling = false;
+        var (sim, senderHost, receiverHost) = Net.TwoHosts(62, serverOptions: options);
+        using var listener = new NetSocket(receiverHost, SocketType.Stream);
+        listener.Bind(new IPEndPoint(IPAddress.Any, 80));
+        listener.Listen(8);
+        using var sender = new NetSocket(senderHost, SocketType.Stream);
+        sender.Connect(Net.ServerHttp);
+        using NetSocket receiver = listener.Accept(); // never reads
+        sender.Blocking = false;
+        sender.Send(new byte[64 * 1024]);
+        sim.RunFor(TimeSpan.FromSeconds(10));
+
+        TcpConnection s = sender.Connection!;
+        Assert.True(receiver.Connection!.ReceiveQueued == 8192 && s.SendWindow == 0 && s.TimerName == "persist",
+            $"receiver holds {receiver.Connection.ReceiveQueued} of 8192; sender window {s.SendWindow}, timer '{s.TimerName}', probes {senderHost.Counters.Tcp.TCPWinProbe}");
+    }
+
+    [Fact(Skip = "stack bug: in SYN-SENT the window of the SYN-ACK is scaled (TcpConnection.Receive.cs OnSegmentSynSent: h.Window << _sndScale); RFC 7323 §2.2: the window field of a SYN segment is never scaled, so the first flight can overrun the peer's window")]
+    public void SynAckWindow_IsNotScaled()
+    {
+        var options = new NetStackOptions();
+        options.Tcp.ReceiveBufferDefault = 16384; // the server offers 8192 bytes, with a window scale option
+        var (sim, clientHost, serverHost) = Net.TwoHosts(63, serverOptions: options);
+        using var listener = new NetSocket(serverHost, SocketType.Stream);
+        listener.Bind(new IPEndPoint(IPAddress.Any, 80));
+        listener.Listen(8);
+        using var client = new NetSocket(clientHost, SocketType.Stream);
+        client.Connect(Net.ServerHttp);
+
+        Assert.True(client.Connection!.SendScale > 0);
+        Assert.Equal(8192u, client.Connection.SendWindow);
     }
 }
