@@ -63,6 +63,7 @@ public static class Program
         root.Subcommands.Add(PingCommand.Create());
         root.Subcommands.Add(TransferCommand.Create());
         root.Subcommands.Add(ConformanceCommand.Create());
+        root.Subcommands.Add(ScenarioCommand.Create());
         return root;
     }
 

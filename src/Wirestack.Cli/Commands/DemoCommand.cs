@@ -19,7 +19,8 @@ internal static class DemoCommand
         Option<string?> pcap = CliOptions.Pcap($". Defaults to {DefaultPcap} in the current directory");
         Option<bool> json = CliOptions.Json();
         var command = new Command("demo", "A guided tour: ping, UDP echo, a TCP transfer over a lossy wire and two failing connects " +
-            "between simulated hosts, narrated in virtual time, with the counters that tell it and a pcap of every packet.")
+            "between simulated hosts, narrated in virtual time, with the counters that tell it and a pcap of every packet; " +
+            "it ends with two stories from the scenario library.")
         {
             seed, pcap, json,
         };
@@ -42,6 +43,7 @@ internal static class DemoCommand
         Introduce(say, seed, pcapPath is null ? $"{path} (the default; --pcap FILE to change it)" : path);
         script.Run();
         script.PrintCounters();
+        script.RunScenarios();
         long packets = capture.Finish();
         wall.Stop();
 
@@ -126,8 +128,47 @@ internal static class DemoCommand
             },
             ["stories"] = stories,
             ["counters"] = JsonOutput.Counters(script.Sim.Hosts),
+            ["scenarios"] = Scenarios(script),
             ["pcap"] = pcap,
         };
+    }
+
+    /// <summary>The library scenarios the demo ends with: name, outcome, errors and conclusion.</summary>
+    private static JsonArray Scenarios(DemoScript script)
+    {
+        var array = new JsonArray();
+        foreach (Simulation.Scenarios.ScenarioResult result in script.ScenarioResults)
+        {
+            var errors = new JsonArray();
+            foreach (Simulation.Scenarios.ScenarioError error in result.Errors)
+            {
+                errors.Add(new JsonObject
+                {
+                    ["t"] = error.T,
+                    ["socket"] = error.Socket,
+                    ["error"] = error.Error,
+                    ["errno"] = error.Errno,
+                    ["explanation"] = error.Explanation,
+                });
+            }
+
+            var summary = new JsonArray();
+            foreach (string line in result.Summary)
+            {
+                summary.Add(line);
+            }
+
+            array.Add(new JsonObject
+            {
+                ["name"] = result.Scenario,
+                ["passed"] = result.Passed,
+                ["simulated_seconds"] = result.SimulatedSeconds,
+                ["errors"] = errors,
+                ["summary"] = summary,
+            });
+        }
+
+        return array;
     }
 
     private static string Quote(string path) => path.Contains(' ', StringComparison.Ordinal) ? $"'{path}'" : path;
