@@ -5,12 +5,15 @@ using Wirestack.Cli.Output;
 namespace Wirestack.Cli.Bench;
 
 /// <summary>One line of the comparison: Wirestack's figure, one baseline's figure, their ratio (Wirestack ÷
-/// baseline, null when either is missing) and the conditions. <see cref="HigherIsBetter"/> says which way the
+/// baseline, null when either is missing) and the conditions: those of the measurement (<see cref="Common"/>,
+/// shared by every baseline of it) and those of this baseline. <see cref="HigherIsBetter"/> says which way the
 /// ratio should go.</summary>
-internal sealed record BenchRow(string Name, string Unit, double? Wirestack, string Baseline, double? BaselineValue, string Conditions,
-    bool HigherIsBetter)
+internal sealed record BenchRow(string Name, string Unit, double? Wirestack, string Baseline, double? BaselineValue, string Common,
+    string BaselineConditions, bool HigherIsBetter)
 {
     public double? Ratio => Wirestack is { } w && BaselineValue is { } b && b != 0 ? w / b : null;
+
+    public string Conditions => BaselineConditions.Length == 0 ? Common : Common + ". " + BaselineConditions;
 }
 
 /// <summary>All rows of one run, the machine and the notes; printed as a table or as one JSON object.</summary>
@@ -24,9 +27,6 @@ internal sealed class BenchReport
     public required MachineInfo Machine { get; init; }
 
     public required string Mode { get; init; }
-
-    public void Add(string name, string unit, double? wirestack, string baseline, double? baselineValue, string conditions, bool higherIsBetter = true) =>
-        Rows.Add(new BenchRow(name, unit, wirestack, baseline, baselineValue, conditions, higherIsBetter));
 
     public JsonObject ToJson()
     {
@@ -57,33 +57,84 @@ internal sealed class BenchReport
 
     public void WriteJson(TextWriter output) => JsonOutput.Write(output, ToJson());
 
-    /// <summary>The human table: one line per row, the conditions of each measurement under its first line.</summary>
+    /// <summary>The human report: per measurement, Wirestack's figure, each baseline's with the ratio, then the
+    /// conditions (the measurement's once, each baseline's own).</summary>
     public void WriteTable(TextWriter output)
     {
         output.WriteLine($"wirestack bench ({Mode}) on {Machine}");
-        output.WriteLine();
-        output.WriteLine($"{"measurement",-40} {"unit",-8} {"Wirestack",10}  {"baseline",-62} {"value",10} {"ratio",8}");
-        string? lastName = null;
-        string? lastConditions = null;
-        foreach (BenchRow row in Rows)
+        foreach (IGrouping<string, BenchRow> measurement in Rows.GroupBy(r => r.Name))
         {
-            string name = row.Name == lastName ? "" : row.Name;
-            string better = row.HigherIsBetter ? "↑" : "↓";
-            output.WriteLine($"{name,-40} {row.Unit,-8} {Format(row.Wirestack),10}  {Clip(row.Baseline, 62),-62} {Format(row.BaselineValue),10} {FormatRatio(row.Ratio),7}{better}");
-            if (row.Conditions != lastConditions)
+            BenchRow first = measurement.First();
+            output.WriteLine();
+            output.WriteLine($"{first.Name} ({first.Unit}, {(first.HigherIsBetter ? "higher" : "lower")} is better)");
+            output.WriteLine($"  {"Wirestack",-74} {Format(first.Wirestack),10}");
+            foreach (BenchRow row in measurement)
             {
-                output.WriteLine($"    {row.Conditions}");
+                output.WriteLine($"  {Clip(row.Baseline, 74),-74} {Format(row.BaselineValue),10}  ratio {FormatRatio(row.Ratio)}");
             }
 
-            lastName = row.Name;
-            lastConditions = row.Conditions;
+            foreach (string line in Wrap(first.Common, 112))
+            {
+                output.WriteLine("    " + line);
+            }
+
+            foreach (string conditions in measurement.Select(r => r.BaselineConditions).Where(c => c.Length > 0).Distinct())
+            {
+                foreach (string line in Wrap(conditions, 112))
+                {
+                    output.WriteLine("    " + line);
+                }
+            }
         }
 
         output.WriteLine();
-        output.WriteLine("ratio = Wirestack ÷ baseline; ↑ higher is better, ↓ lower is better.");
+        output.WriteLine("ratio = Wirestack ÷ baseline.");
         foreach (string note in Notes)
         {
             output.WriteLine("note: " + note);
+        }
+    }
+
+    /// <summary>The rows as a Markdown table (for docs/PERFORMANCE.md), conditions left out.</summary>
+    public void WriteMarkdown(TextWriter output)
+    {
+        output.WriteLine($"`wirestack bench` ({Mode}) on {Machine}");
+        output.WriteLine();
+        output.WriteLine("| measurement | unit | Wirestack | baseline | baseline value | ratio |");
+        output.WriteLine("|---|---|--:|---|--:|--:|");
+        string? last = null;
+        foreach (BenchRow row in Rows)
+        {
+            string name = row.Name == last ? "" : $"{row.Name} ({(row.HigherIsBetter ? "↑" : "↓")})";
+            string wirestack = row.Name == last ? "" : Format(row.Wirestack);
+            output.WriteLine($"| {name} | {row.Unit} | {wirestack} | {row.Baseline.Replace("|", "/", StringComparison.Ordinal)} | {Format(row.BaselineValue)} | {FormatRatio(row.Ratio)} |");
+            last = row.Name;
+        }
+
+        output.WriteLine();
+        foreach (string note in Notes)
+        {
+            output.WriteLine($"- {note}");
+        }
+    }
+
+    private static IEnumerable<string> Wrap(string text, int width)
+    {
+        var line = new System.Text.StringBuilder();
+        foreach (string word in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.Length > 0 && line.Length + 1 + word.Length > width)
+            {
+                yield return line.ToString();
+                line.Clear();
+            }
+
+            line.Append(line.Length > 0 ? " " : "").Append(word);
+        }
+
+        if (line.Length > 0)
+        {
+            yield return line.ToString();
         }
     }
 

@@ -111,14 +111,14 @@ internal sealed class BenchRunner
     }
 
     private void Add(string group, string name, string unit, double? wirestack, string baseline, double? baselineValue, string conditions,
-        bool higherIsBetter = true)
+        bool higherIsBetter = true, string baselineConditions = "")
     {
         if (!_rows.TryGetValue(group, out List<BenchRow>? rows))
         {
             _rows[group] = rows = [];
         }
 
-        rows.Add(new BenchRow(name, unit, wirestack, baseline, baselineValue, conditions, higherIsBetter));
+        rows.Add(new BenchRow(name, unit, wirestack, baseline, baselineValue, conditions, baselineConditions, higherIsBetter));
         string ratio = wirestack is { } w && baselineValue is { } b && b != 0 ? string.Create(CultureInfo.InvariantCulture, $" = {w / b:0.###}×") : "";
         Say(string.Create(CultureInfo.InvariantCulture, $"{name}: Wirestack {wirestack:0.###} {unit} vs {baseline} {baselineValue:0.###}{ratio}"));
     }
@@ -137,7 +137,7 @@ internal sealed class BenchRunner
         string wsConditions = string.Create(CultureInfo.InvariantCulture,
             $"Wirestack: two stacks driven by one thread over an in-memory wire, MTU {mtu} (MSS {ws.Mss}), {buffer >> 10} KiB socket buffers, 64 KiB writes and reads, {timing}; " +
             $"{ws.Segments / ws.Seconds / 1e3:0} k data segments/s, {ws.CpuSeconds / ws.Seconds:0.00} CPUs busy, {(double)ws.AllocatedBytes / Math.Max(1, ws.Segments):0} B allocated per segment, " +
-            $"{ws.Gen0Collections} gen0 GCs, {ws.Retransmits} retransmitted, {ws.RxMissed} rx ring drops");
+            $"{ws.Gen0Collections} gen0 GCs, {ws.Retransmits} retransmitted, {ws.RxMissed} rx ring drops{Jit(ws.JitSettled)}");
         var baselines = new List<(string Label, BulkFigure? Figure, string Conditions)>();
 
         Say($"{name}: System.Net.Sockets ...");
@@ -186,7 +186,7 @@ internal sealed class BenchRunner
 
         foreach ((string label, BulkFigure? figure, string conditions) in baselines)
         {
-            Add(group, name, "Gbit/s", ws.Gbps, label, figure?.Gbps, wsConditions + ". " + conditions);
+            Add(group, name, "Gbit/s", ws.Gbps, label, figure?.Gbps, wsConditions, baselineConditions: conditions);
         }
 
         // The same per CPU-second: robust to other load on the machine, and fair between one thread and many.
@@ -194,9 +194,12 @@ internal sealed class BenchRunner
         {
             double? perCpu = figure is { CpuSeconds: > 0 } f ? f.Gbps * f.Seconds / f.CpuSeconds : null;
             Add(group, name + ", per CPU-second", "Gbit/CPU-s", ws.Gbps * ws.Seconds / ws.CpuSeconds, label, perCpu,
-                "payload bits ÷ CPU time (user + system) of the process(es) doing the work during the measurement. " + wsConditions + ". " + conditions);
+                "payload bits ÷ CPU time (user + system) of the process(es) doing the work during the measurement. " + wsConditions, baselineConditions: conditions);
         }
     }
+
+    /// <summary>A warning for the conditions when the JIT was still tiering up as the measurement began.</summary>
+    private static string Jit(bool settled) => settled ? "" : "; WARNING: the JIT was still compiling when the measurement began (loaded machine?)";
 
     private T Median<T>(Func<T> measure, Func<T, double> key)
     {
@@ -222,11 +225,16 @@ internal sealed class BenchRunner
         string warm = _settings.Warmup.TotalSeconds.ToString(CultureInfo.InvariantCulture);
         RateFigure sns = RateFigure.FromJson(loopback.RunBaseline(["rate", "--seconds", secs, "--warmup", warm], TimeSpan.FromSeconds(60) + 2 * _settings.RateTime,
             () => KernelBaseline.ConnectionRate(_settings.Warmup, _settings.RateTime).ToJson()));
-        Add("rate", Name, "conn/s", ws.PerSecond, $"System.Net.Sockets, kernel {loopback.Description}", sns.PerSecond,
+        string conditions =
             $"one connection at a time: connect, accept, client sends 1 byte, server answers 1 byte and closes first, client reads the end and closes; " +
-                $"{_settings.RateTime.TotalSeconds:0.#} s after {_settings.Warmup.TotalSeconds:0.#} s warm-up. Wirestack: one thread, client ports round-robin " +
-                $"(TIME-WAIT on the server, recycled by newer SYNs: {ws.TimeWaitRecycled} recycled, {ws.Retransmits} retransmits). " +
-                "System.Net.Sockets: a client thread and an accepting server thread");
+            $"{_settings.RateTime.TotalSeconds:0.#} s after a {_settings.Warmup.TotalSeconds:0.#} s warm-up. Wirestack: one thread, client ports round-robin " +
+            $"(TIME-WAIT on the server, recycled by newer SYNs: {ws.TimeWaitRecycled} recycled, {ws.Retransmits} retransmits), " +
+            $"{(double)ws.AllocatedBytes / Math.Max(1, ws.Count):0} B allocated per connection, {ws.CpuSeconds / ws.Seconds:0.00} CPUs busy{Jit(ws.JitSettled)}. " +
+            $"System.Net.Sockets: a client thread and an accepting server thread, {sns.CpuSeconds / sns.Seconds:0.00} CPUs busy";
+        string baseline = $"System.Net.Sockets, kernel {loopback.Description}";
+        Add("rate", Name, "conn/s", ws.PerSecond, baseline, sns.PerSecond, conditions);
+        Add("rate", Name + ", per CPU-second", "conn/CPU-s", ws.Count / ws.CpuSeconds, baseline,
+            sns.CpuSeconds > 0 ? sns.Count / sns.CpuSeconds : null, "connections ÷ CPU time (user + system) of the process doing them. " + conditions);
     }
 
     private void Latency(KernelLoopback loopback)
@@ -240,7 +248,7 @@ internal sealed class BenchRunner
             TimeSpan.FromMinutes(3), () => KernelBaseline.PingPong(_settings.PingPongs, _settings.Warmup).ToJson()));
         string conditions =
             $"{ws.Samples:N0} round trips after a {_settings.Warmup.TotalSeconds:0.#} s warm-up, TCP_NODELAY both ends, one connection. " +
-            "Wirestack: one thread sends, steps both stacks until the byte is read, answers, steps until read. " +
+            $"Wirestack: one thread sends, steps both stacks until the byte is read, answers, steps until read ({(double)ws.AllocatedBytes / ws.Samples:0} B allocated per round trip{Jit(ws.JitSettled)}). " +
             "System.Net.Sockets: blocking, client thread and echo thread";
         Add("latency", Name + ", median", "µs", ws.MedianUs, $"System.Net.Sockets, kernel {loopback.Description}", sns.MedianUs, conditions, higherIsBetter: false);
         Add("latency", Name + ", p99", "µs", ws.P99Us, $"System.Net.Sockets, kernel {loopback.Description}", sns.P99Us, conditions, higherIsBetter: false);
@@ -303,7 +311,7 @@ internal sealed class BenchRunner
         Add("limits", "Internet checksum, 64 KiB cache-hot", "GB/s", checksumHot, "memcpy (Span.CopyTo), 64 KiB cache-hot", memcpyHot,
             "InternetChecksum.Accumulate vs Span<byte>.CopyTo (Buffer.Memmove) over the same 64 KiB again and again; bytes per second (10^9)");
         Add("limits", $"Internet checksum, {size} from memory", "GB/s", checksumLarge, $"memcpy (Span.CopyTo), {size} from memory", memcpyLarge,
-            $"the same over a {size} buffer (far past the caches); memcpy counts bytes copied (read + write)");
+            $"the same over a {size} buffer{(large >= 64 << 20 ? " (far past the caches)" : "")}; memcpy counts bytes copied (read + write)");
         GC.Collect();
     }
 

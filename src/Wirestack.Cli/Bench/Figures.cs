@@ -9,12 +9,12 @@ namespace Wirestack.Cli.Bench;
 
 /// <summary>Bulk throughput: payload bits per second read by the receiving application.</summary>
 internal sealed record BulkFigure(double Gbps, long Bytes, double Seconds, long Segments = 0, long Retransmits = 0, long RxMissed = 0,
-    int Mss = 0, long AllocatedBytes = 0, int Gen0Collections = 0, double CpuSeconds = 0)
+    int Mss = 0, long AllocatedBytes = 0, int Gen0Collections = 0, double CpuSeconds = 0, bool JitSettled = true)
 {
     public JsonObject ToJson() => new()
     {
         ["gbps"] = Gbps, ["bytes"] = Bytes, ["seconds"] = Seconds, ["segments"] = Segments, ["retransmits"] = Retransmits,
-        ["allocated_bytes"] = AllocatedBytes, ["gen0_collections"] = Gen0Collections, ["cpu_seconds"] = CpuSeconds,
+        ["allocated_bytes"] = AllocatedBytes, ["gen0_collections"] = Gen0Collections, ["cpu_seconds"] = CpuSeconds, ["jit_settled"] = JitSettled,
     };
 
     public static BulkFigure FromJson(JsonNode node) =>
@@ -23,11 +23,12 @@ internal sealed record BulkFigure(double Gbps, long Bytes, double Seconds, long 
 
 /// <summary>Connections completed per second.</summary>
 internal sealed record RateFigure(double PerSecond, long Count, double Seconds, long TimeWaitRecycled = 0, long Retransmits = 0,
-    long AllocatedBytes = 0, double CpuSeconds = 0)
+    long AllocatedBytes = 0, double CpuSeconds = 0, bool JitSettled = true)
 {
     public JsonObject ToJson() => new()
     {
         ["per_second"] = PerSecond, ["count"] = Count, ["seconds"] = Seconds, ["allocated_bytes"] = AllocatedBytes, ["cpu_seconds"] = CpuSeconds,
+        ["jit_settled"] = JitSettled,
     };
 
     public static RateFigure FromJson(JsonNode node) =>
@@ -35,17 +36,17 @@ internal sealed record RateFigure(double PerSecond, long Count, double Seconds, 
 }
 
 /// <summary>Round-trip times in microseconds.</summary>
-internal sealed record LatencyFigure(double MedianUs, double P99Us, int Samples, long AllocatedBytes = 0)
+internal sealed record LatencyFigure(double MedianUs, double P99Us, int Samples, long AllocatedBytes = 0, bool JitSettled = true)
 {
-    public static LatencyFigure From(long[] stopwatchTicks, long allocatedBytes = 0)
+    public static LatencyFigure From(long[] stopwatchTicks, long allocatedBytes = 0, bool jitSettled = true)
     {
         Array.Sort(stopwatchTicks);
         double Us(long ticks) => ticks * 1e6 / Stopwatch.Frequency;
         return new LatencyFigure(Us(stopwatchTicks[stopwatchTicks.Length / 2]),
-            Us(stopwatchTicks[Math.Min(stopwatchTicks.Length - 1, (int)(stopwatchTicks.Length * 0.99))]), stopwatchTicks.Length, allocatedBytes);
+            Us(stopwatchTicks[Math.Min(stopwatchTicks.Length - 1, (int)(stopwatchTicks.Length * 0.99))]), stopwatchTicks.Length, allocatedBytes, jitSettled);
     }
 
-    public JsonObject ToJson() => new() { ["median_us"] = MedianUs, ["p99_us"] = P99Us, ["samples"] = Samples, ["allocated_bytes"] = AllocatedBytes };
+    public JsonObject ToJson() => new() { ["median_us"] = MedianUs, ["p99_us"] = P99Us, ["samples"] = Samples, ["allocated_bytes"] = AllocatedBytes, ["jit_settled"] = JitSettled };
 
     public static LatencyFigure FromJson(JsonNode node) => new((double)node["median_us"]!, (double)node["p99_us"]!, (int)node["samples"]!);
 }
@@ -71,7 +72,14 @@ internal sealed record MemoryFigure(int Open, long Established, double ManagedPe
 }
 
 /// <summary>A transfer in virtual time: how long it took on the wall clock and in simulated time.</summary>
-internal sealed record SimulatedFigure(long Bytes, double SimulatedSeconds, double WallSeconds, long Retransmits);
+internal sealed record SimulatedFigure(long Bytes, double SimulatedSeconds, double WallSeconds, long Retransmits, long Steps = 0, double CpuSeconds = 0)
+{
+    public JsonObject ToJson() => new()
+    {
+        ["bytes"] = Bytes, ["simulated_seconds"] = SimulatedSeconds, ["wall_seconds"] = WallSeconds, ["retransmits"] = Retransmits,
+        ["steps"] = Steps, ["cpu_seconds"] = CpuSeconds,
+    };
+}
 
 /// <summary>Resident memory of this process and of the kernel's slab caches, read from /proc.</summary>
 internal static class ProcessMemory
@@ -143,23 +151,22 @@ internal static class CpuTime
 }
 
 /// <summary>Decides when a warm-up is over: the warm-up time has passed and the JIT has compiled nothing for the
-/// last 100 ms (tiered compilation has promoted the hot loop to optimized code), or four times the warm-up time
-/// has passed, whichever comes first.</summary>
+/// last 300 ms (tiered compilation has promoted the hot loop to optimized code), or ten times the warm-up time has
+/// passed, whichever comes first. On a loaded machine the JIT's background thread gets little CPU and tiering takes
+/// long; <see cref="Settled"/> says whether it finished.</summary>
 internal sealed class WarmupGate(TimeSpan warmup)
 {
     private readonly long _minimum = (long)(warmup.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
-    private readonly long _settle = System.Diagnostics.Stopwatch.Frequency / 10;
+    private readonly long _settle = System.Diagnostics.Stopwatch.Frequency * 3 / 10;
     private long _compiledAt;
     private long _compiled = -1;
+
+    /// <summary>True when the warm-up ended because the JIT went quiet (not because time ran out).</summary>
+    public bool Settled { get; private set; }
 
     /// <summary>Whether the warm-up is over at <paramref name="elapsedTicks"/> (Stopwatch ticks since the start).</summary>
     public bool IsOver(long elapsedTicks)
     {
-        if (elapsedTicks < _minimum)
-        {
-            return false;
-        }
-
         long compiled = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false);
         if (compiled != _compiled)
         {
@@ -167,6 +174,12 @@ internal sealed class WarmupGate(TimeSpan warmup)
             _compiledAt = elapsedTicks;
         }
 
-        return elapsedTicks - _compiledAt >= _settle || elapsedTicks >= 4 * _minimum;
+        if (elapsedTicks < _minimum)
+        {
+            return false;
+        }
+
+        Settled = elapsedTicks - _compiledAt >= _settle;
+        return Settled || elapsedTicks >= 10 * _minimum;
     }
 }

@@ -50,11 +50,14 @@ internal static class Limits
         return data;
     }
 
-    /// <summary>Runs <paramref name="pass"/> once untimed (warm-up, JIT), then for <paramref name="time"/> (at least
+    /// <summary>Runs <paramref name="pass"/> untimed until the JIT has optimized it (<see cref="WarmupGate"/>, at
+    /// least 3 passes and a fifth of <paramref name="time"/>), then for <paramref name="time"/> (at least
     /// <paramref name="minimumPasses"/> passes); bytes per second.</summary>
     private static double Rate(TimeSpan time, int bytesPerPass, Action pass, int minimumPasses = 100)
     {
-        for (int i = 0; i < 3; i++)
+        var gate = new WarmupGate(time / 5);
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 3 || !gate.IsOver(Stopwatch.GetTimestamp() - warmStart); i++)
         {
             pass();
         }

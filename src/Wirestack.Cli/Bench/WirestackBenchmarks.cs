@@ -95,7 +95,7 @@ internal static class WirestackBenchmarks
                 return new BulkFigure(bytes * 8 / seconds / 1e9, bytes, seconds, pair.Wire.CountersAToB.Sent - segmentsAtStart,
                     pair.A.Counters.Tcp.RetransSegs, pair.Wire.A.Counters.RxMissed + pair.Wire.B.Counters.RxMissed,
                     clients[0].Connection!.Mss, GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart, GC.CollectionCount(0) - gen0AtStart,
-                    (CpuTime.Process() - cpuAtStart).TotalSeconds);
+                    (CpuTime.Process() - cpuAtStart).TotalSeconds, gate.Settled);
             }
         }
     }
@@ -176,7 +176,7 @@ internal static class WirestackBenchmarks
                 double seconds = (double)(now - measureStart) / Stopwatch.Frequency;
                 return new RateFigure((count - countAtStart) / seconds, count - countAtStart, seconds,
                     pair.B.Counters.Tcp.TWRecycled, pair.A.Counters.Tcp.RetransSegs + pair.B.Counters.Tcp.RetransSegs,
-                    GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart, (CpuTime.Process() - cpuAtStart).TotalSeconds);
+                    GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart, (CpuTime.Process() - cpuAtStart).TotalSeconds, gate.Settled);
             }
         }
     }
@@ -239,7 +239,7 @@ internal static class WirestackBenchmarks
             }
         }
 
-        return LatencyFigure.From(samples, GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart);
+        return LatencyFigure.From(samples, GC.GetAllocatedBytesForCurrentThread() - allocatedAtStart, gate.Settled);
     }
 
     /// <summary>Memory held per idle established connection: <paramref name="connections"/> connections between
@@ -329,7 +329,9 @@ internal static class WirestackBenchmarks
     }
 
     /// <summary><paramref name="bytes"/> over a simulated 1 Gbit/s link with 10 ms one-way delay (20 ms RTT) in
-    /// virtual time: how long it takes on the wall clock against how long it would take in real time.</summary>
+    /// virtual time: how long it takes on the wall clock against how long it would take in real time. Both ends are
+    /// event-driven (non-blocking calls run from readiness callbacks on the simulator's context), as a server
+    /// would be.</summary>
     public static SimulatedFigure SimulatedGigabit(long bytes)
     {
         var impairments = new LinkImpairments
@@ -343,6 +345,7 @@ internal static class WirestackBenchmarks
         NetStack b = sim.AddHost("b");
         sim.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", impairments, impairments, rxRing: 4096);
         long wallStart = Stopwatch.GetTimestamp();
+        TimeSpan cpuStart = CpuTime.Process();
         var listener = new NetSocket(b, SocketType.Stream);
         listener.Bind(IPv4Address.Any, Port);
         listener.Listen(16);
@@ -357,60 +360,59 @@ internal static class WirestackBenchmarks
         // BDP = 1 Gbit/s × 20 ms = 2.5 MB: 8 MiB buffers give a 4 MiB window.
         client.Connection!.SetBufferSizesUnclamped(8 << 20, 8 << 20);
         server.Connection!.SetBufferSizesUnclamped(8 << 20, 8 << 20);
-        var drain = new CountingDrain(sim, server);
         var start = sim.Now;
-        byte[] chunk = new byte[AppChunkBytes];
-        long remaining = bytes;
-        while (remaining > 0)
-        {
-            int n = client.Send(chunk.AsSpan(0, (int)Math.Min(chunk.Length, remaining)));
-            remaining -= n;
-        }
-
-        client.Shutdown(SocketShutdown.Send);
+        var drain = new EventDriven(sim, server, 0);
+        var pump = new EventDriven(sim, client, bytes);
         sim.RunUntil(() => drain.Finished, TimeSpan.FromHours(1));
         double simulated = (sim.Now - start).TotalSeconds;
         double wall = Stopwatch.GetElapsedTime(wallStart).TotalSeconds;
-        if (drain.Received != bytes)
+        if (drain.Transferred != bytes || pump.Transferred != bytes)
         {
-            throw new InvalidOperationException($"Wirestack bench: simulated transfer received {drain.Received} of {bytes} bytes ({drain.Error})");
+            throw new InvalidOperationException($"Wirestack bench: simulated transfer received {drain.Transferred} of {bytes} bytes ({drain.Error})");
         }
 
-        return new SimulatedFigure(bytes, simulated, wall, a.Counters.Tcp.RetransSegs);
+        return new SimulatedFigure(bytes, simulated, wall, a.Counters.Tcp.RetransSegs, sim.Steps, (CpuTime.Process() - cpuStart).TotalSeconds);
     }
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
-    /// <summary>Reads a socket as an event loop does (every readiness change posts a non-blocking drain to the
-    /// simulator) and only counts the bytes.</summary>
-    private sealed class CountingDrain
+    /// <summary>One end of the simulated transfer as an event loop runs it: every readiness change posts (once) a
+    /// non-blocking run to the simulator's context; a writer (<c>toSend</c> &gt; 0) writes until the socket would
+    /// block and shuts down its side when all is written; a reader reads until the end of stream. The callbacks
+    /// are cached, so posting allocates nothing.</summary>
+    private sealed class EventDriven
     {
+        private static readonly SendOrPostCallback s_run = state => ((EventDriven)state!).Run();
         private readonly Simulator _sim;
         private readonly NetSocket _socket;
+        private readonly long _toSend;
         private readonly byte[] _buffer = new byte[AppChunkBytes];
         private bool _posted;
 
-        public CountingDrain(Simulator sim, NetSocket socket)
+        public EventDriven(Simulator sim, NetSocket socket, long toSend)
         {
             _sim = sim;
             _socket = socket;
+            _toSend = toSend;
             socket.Blocking = false;
-            socket.ReadinessChanged += _ => Schedule();
+            socket.ReadinessChanged += OnReadiness;
             Schedule();
         }
 
-        public long Received { get; private set; }
+        public long Transferred { get; private set; }
 
         public bool Finished { get; private set; }
 
         public SocketError Error { get; private set; }
+
+        private void OnReadiness(NetSocket socket) => Schedule();
 
         private void Schedule()
         {
             if (!_posted && !Finished)
             {
                 _posted = true;
-                _sim.Post(Run);
+                _sim.Context.Post(s_run, this);
             }
         }
 
@@ -419,8 +421,11 @@ internal static class WirestackBenchmarks
             _posted = false;
             while (!Finished)
             {
-                int n = _socket.Receive(_buffer, out SocketError error);
-                if (error == SocketError.WouldBlock)
+                SocketError error;
+                int n = _toSend > 0
+                    ? _socket.Send(_buffer.AsSpan(0, (int)Math.Min(_buffer.Length, _toSend - Transferred)), out error)
+                    : _socket.Receive(_buffer, out error);
+                if (error == SocketError.WouldBlock || (n == 0 && error == SocketError.Success && _toSend > 0))
                 {
                     return;
                 }
@@ -432,7 +437,12 @@ internal static class WirestackBenchmarks
                     return;
                 }
 
-                Received += n;
+                Transferred += n;
+                if (_toSend > 0 && Transferred == _toSend)
+                {
+                    _socket.Shutdown(SocketShutdown.Send);
+                    Finished = true;
+                }
             }
         }
     }

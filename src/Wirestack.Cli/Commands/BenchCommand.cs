@@ -29,6 +29,7 @@ internal static class BenchCommand
             Description = "Every measurement for a moment, in this process, without network namespaces, iperf3 or lwIP: checks that it runs (CI), not how fast.",
         };
         Option<bool> json = CliOptions.Json();
+        Option<bool> markdown = new("--markdown") { Description = "Print the figures as a Markdown table (for docs/PERFORMANCE.md)." };
         Option<string[]> only = new("--only")
         {
             Description = $"Run only these measurement groups: {string.Join(", ", BenchRunner.Groups)}.",
@@ -41,7 +42,7 @@ internal static class BenchCommand
         var command = new Command("bench",
             "Measure Wirestack against the kernel's loopback (System.Net.Sockets, iperf3) and the lwIP anchor: throughput, connection rate, latency, memory per connection, machine limits.")
         {
-            quick, smoke, json, only, connections,
+            quick, smoke, json, markdown, only, connections,
         };
         command.SetAction(parsed =>
         {
@@ -58,6 +59,10 @@ internal static class BenchCommand
             {
                 report.WriteJson(stdout);
             }
+            else if (parsed.GetValue(markdown))
+            {
+                report.WriteMarkdown(stdout);
+            }
             else
             {
                 report.WriteTable(stdout);
@@ -70,8 +75,8 @@ internal static class BenchCommand
 
     public static Command CreateBaseline()
     {
-        Argument<string> kind = new("kind") { Description = "bulk, rate, latency or memory." };
-        kind.AcceptOnlyFromAmong("bulk", "rate", "latency", "memory");
+        Argument<string> kind = new("kind") { Description = "bulk, rate, latency, memory or simulated." };
+        kind.AcceptOnlyFromAmong("bulk", "rate", "latency", "memory", "simulated");
         Option<int> connections = CliOptions.Integer("--connections", "Connections (bulk, memory).", 1, 1);
         Option<double> seconds = new("--seconds") { Description = "Measured seconds (bulk, rate).", DefaultValueFactory = _ => 1.0 };
         Option<double> warmup = new("--warmup") { Description = "Warm-up seconds (bulk, rate).", DefaultValueFactory = _ => 0.2 };
@@ -100,8 +105,8 @@ internal static class BenchCommand
     /// profiler (<c>perf record</c>, <c>dotnet-trace</c>); prints one JSON object.</summary>
     public static Command CreateWirestackOnly()
     {
-        Argument<string> kind = new("kind") { Description = "bulk, rate, latency or memory." };
-        kind.AcceptOnlyFromAmong("bulk", "rate", "latency", "memory");
+        Argument<string> kind = new("kind") { Description = "bulk, rate, latency, memory or simulated." };
+        kind.AcceptOnlyFromAmong("bulk", "rate", "latency", "memory", "simulated");
         Option<int> connections = CliOptions.Integer("--connections", "Connections (bulk, memory).", 1, 1);
         Option<int> mtu = CliOptions.Mtu();
         Option<double> seconds = new("--seconds") { Description = "Measured seconds (bulk, rate).", DefaultValueFactory = _ => 10.0 };
@@ -132,6 +137,7 @@ internal static class BenchCommand
                     (int)parsed.ValueOr(buffer, WirestackBenchmarks.BulkBufferBytes)).ToJson(),
                 "rate" => WirestackBenchmarks.ConnectionRate(warmup, time, parsed.GetValue(ephemeral)).ToJson(),
                 "memory" => WirestackBenchmarks.IdleMemory(parsed.GetValue(connections), parsed.InvocationConfiguration.Error.WriteLine).ToJson(),
+                "simulated" => WirestackBenchmarks.SimulatedGigabit((long)(parsed.GetValue(seconds) * 1e8)).ToJson(),
                 _ => WirestackBenchmarks.PingPong(parsed.GetValue(count), warmup).ToJson(),
             };
             JsonOutput.Write(parsed.InvocationConfiguration.Output, result);
