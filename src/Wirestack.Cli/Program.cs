@@ -64,6 +64,7 @@ public static class Program
         root.Subcommands.Add(TransferCommand.Create());
         root.Subcommands.Add(ConformanceCommand.Create());
         root.Subcommands.Add(ScenarioCommand.Create());
+        BenchCommand.Register(root);
         return root;
     }
 
