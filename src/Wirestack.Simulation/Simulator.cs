@@ -317,6 +317,8 @@ public sealed class Simulator : IDisposable
 
     private sealed class SimulatedWaiter(Simulator simulator, NetStack stack) : IStackWaiter
     {
+        private static readonly TimeSpan MaxBlockingWait = TimeSpan.FromHours(24);
+
         public bool WaitUntil(Func<bool> condition, Instant? deadline)
         {
             if (simulator.IsForeignThread)
@@ -324,15 +326,17 @@ public sealed class Simulator : IDisposable
                 return WaitOnMonitor(condition, deadline);
             }
 
-            if (simulator.RunUntilCore(condition, deadline) || deadline is not null)
+            // A blocking call with no deadline waits at most a virtual day: past that it would, in real life, hang
+            // forever (the network went idle, or only keeps probing a window nobody opens).
+            Instant limit = deadline ?? simulator.Now + MaxBlockingWait;
+            if (simulator.RunUntilCore(condition, limit) || deadline is not null)
             {
                 return condition();
             }
 
-            // A blocking call with no deadline on a network that has gone idle would hang forever in real life.
             throw new SimulationDeadlockException(
-                $"a blocking call can never complete: the simulated network is idle at {simulator.Now} (seed {simulator.Seed}). " +
-                "Run the other side concurrently (async, or Post to the simulator) or use a timeout.");
+                $"a blocking call can never complete: the simulated network is idle or stuck at {simulator.Now} (waited {MaxBlockingWait.TotalHours} h " +
+                $"of virtual time; seed {simulator.Seed}). Run the other side concurrently (async, or Post to the simulator) or use a timeout.");
         }
 
         public void Notify()

@@ -112,7 +112,7 @@ public sealed class ScenarioCommandTests
         Assert.Equal(File.ReadAllBytes(first.Path), File.ReadAllBytes(second.Path));
     }
 
-    [Fact(Skip = "stack bug: TcpSettings.ConnectTimeout (FreeBSD's keepinit) is never armed, so --profile freebsd times out at 847 s, not 75 s")]
+    [Fact]
     public void FreeBsdProfile_TimesOutAt75s()
     {
         using var pcap = new TempFile("scenario.pcap");

@@ -121,7 +121,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
     /// <summary>The cause behind the last error the stack recorded for this socket.</summary>
     public string? ErrorCause
     {
-        get { lock (_stack.SyncRoot) { return _tcp?.ErrorCause; } }
+        get { lock (_stack.SyncRoot) { return _tcp?.ErrorCause ?? _tcp?.LastCallCause; } }
     }
 
     void IEndpointObserver.OnEndpointChanged()

@@ -73,11 +73,12 @@ public sealed partial class TcpConnection
         {
             TakeRttSampleFromSyn(h, now);
             _sndUna = h.AcknowledgmentNumber;
-            _sndWnd = (uint)h.Window << _sndScale;
+            _sndWnd = h.Window; // RFC 7323 §2.2: the window field of a SYN (here the SYN-ACK) is never scaled
             _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
             _sndWl1 = h.SequenceNumber;
             _sndWl2 = h.AcknowledgmentNumber;
             _rtoAt = null;
+            _waitAt = null; // the connect deadline (keepinit) is met
             Retransmits = 0;
             Congestion!.Initialize(Mss, now);
             _layer.OnActiveEstablished(this);
@@ -269,8 +270,10 @@ public sealed partial class TcpConnection
         }
 
         SeqNumber last = seq + (segLen - 1);
+        // The third case (a segment spanning the whole window) only when it really starts before RCV.NXT: a
+        // sequence number half the space away must not wrap into it (found by the fuzzer).
         return seq.InRange(_rcvNxt, _rcvNxt + wnd) || last.InRange(_rcvNxt, _rcvNxt + wnd) ||
-               (seq < _rcvNxt && last >= _rcvNxt + wnd);
+               (seq < _rcvNxt && (_rcvNxt - seq) < segLen && last >= _rcvNxt + wnd);
     }
 
     private void OnReset(in TcpHeader h, Instant now)
@@ -321,6 +324,14 @@ public sealed partial class TcpConnection
                    "(its accept queue was full and it dropped our ACK), then reset when our data arrived";
         }
 
+        if (_sndUna == _iss + 1 && _rcvNxt == _irs + 1 && SendQueued > 0)
+        {
+            // Nothing we sent after the handshake was ever acknowledged and nothing arrived: the peer never had the
+            // connection we think we have (seed 004 §1.4: its accept queue was full and it dropped our ACK).
+            return $"connection reset by peer in {state}: it never acknowledged any of our {SendQueued} bytes, so it never " +
+                   "completed the connection (its accept queue was full and it dropped our handshake ACK), then reset when our data arrived";
+        }
+
         return _everHadData || SendQueued > 0
             ? $"connection reset by peer in {state} (the peer had no such connection or aborted it; {SendQueued} bytes unacknowledged)"
             : $"connection reset by peer in {state}";
@@ -350,6 +361,7 @@ public sealed partial class TcpConnection
         _sndWl1 = h.SequenceNumber;
         _sndWl2 = h.AcknowledgmentNumber;
         _rtoAt = null;
+        _waitAt = null;
         Retransmits = 0;
         Congestion!.Initialize(Mss, now);
         SetState(TcpState.Established, now);
@@ -403,6 +415,7 @@ public sealed partial class TcpConnection
             {
                 _persistAt = null;
                 _probesOut = 0;
+                _persistBackoff = 0;
                 _probeStart = null;
                 Trace?.Add(new TcpTraceEvent(now, "window", $"peer window opened to {scaledWindow}"));
             }

@@ -28,6 +28,11 @@ public sealed partial class TcpConnection
         SynTimes = [];
         SetState(TcpState.SynSent, now);
         _connectStart = now;
+        if (_layer.Settings.ConnectTimeout is { } keepinit)
+        {
+            _waitAt = now + keepinit; // FreeBSD's net.inet.tcp.keepinit caps the whole attempt
+        }
+
         SendSyn(now);
     }
 
@@ -245,7 +250,8 @@ public sealed partial class TcpConnection
         int usable = Math.Max(0, edge - _sndNxt);
 
         int sackLimit = int.MaxValue;
-        if (_sackEnabled && _sndNxt < _sndMax && !_sack!.IsEmpty)
+        // RFC 2018 §8: the left edge is always retransmitted, SACKed or not (the receiver may renege).
+        if (_sackEnabled && _sndNxt > _sndUna && _sndNxt < _sndMax && !_sack!.IsEmpty)
         {
             // Go-back-N after a timeout skips what the receiver has SACKed (Linux keeps the scoreboard too).
             SeqNumber skipped = _sack.SkipSacked(_sndNxt, out sackLimit);

@@ -123,6 +123,12 @@ public sealed partial class TcpConnection
     /// <summary>RFC 9293 §3.10.7.4 eighth: the FIN is in order.</summary>
     private void OnFin(Instant now)
     {
+        if (_finReceived)
+        {
+            SendAck(now); // a second FIN: the peer's FIN is already counted in RCV.NXT
+            return;
+        }
+
         _rcvNxt += 1;
         _finReceived = true;
         SendAck(now);

@@ -18,7 +18,8 @@ public sealed partial class TcpConnection
     private Instant _connectStart;
     private Instant? _firstRexmitAt;
     private Instant? _probeStart;
-    private int _probesOut;
+    private int _probesOut;      // unanswered probes (reset by any acceptable ACK, like Linux's icsk_probes_out)
+    private int _persistBackoff; // the probe interval's exponent: kept until the window opens (Linux's icsk_backoff)
     private int _keepProbes;
 
     /// <summary>The earliest pending deadline of this connection.</summary>
@@ -57,18 +58,25 @@ public sealed partial class TcpConnection
 
     private void ArmPersistIfNeeded(Instant now)
     {
+        // RFC 9293 §3.8.6.1: with data waiting and nothing in flight, something must wake the sender: a zero window,
+        // or one too small for the sender's SWS rule (Linux tcp_check_probe_timer), arms the persist timer.
         bool unsent = _sndUna + SendQueued > _sndNxt || (_finQueued && !_finSent);
-        if (_sndWnd == 0 && unsent && _sndMax == _sndUna)
+        if (unsent && _sndMax == _sndUna)
         {
             if (_persistAt is null)
             {
                 _probeStart ??= now;
-                _persistAt = now + Backoff(Rtt.Rto, _probesOut);
+                _persistAt = now + Backoff(Rtt.Rto, _persistBackoff);
             }
         }
-        else if (_sndWnd > 0)
+        else
         {
             _persistAt = null;
+            if (_sndMax != _sndUna || !unsent)
+            {
+                _probeStart = null;
+                _persistBackoff = 0;
+            }
         }
 
         ScheduleTimer();
@@ -142,6 +150,7 @@ public sealed partial class TcpConnection
                 return true;
             case TcpState.SynSent:
                 _layer.Counters.AttemptFails++;
+                _layer.Counters.TCPAbortOnTimeout++;
                 Fail(SocketError.TimedOut, ConnectTimeoutExplanation(now), now);
                 return true;
             default:
@@ -254,10 +263,28 @@ public sealed partial class TcpConnection
     /// has passed since probing began, or after tcp_retries2 unanswered probes.</summary>
     private bool OnPersistTimeout(Instant now)
     {
-        if (_sndWnd > 0 || State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck))
+        if (State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck or TcpState.Closing))
         {
             _probesOut = 0;
             _probeStart = null;
+            return false;
+        }
+
+        if (_sndWnd > 0)
+        {
+            // A window too small for the SWS rule: after the persist time, send what fits (RFC 9293 §3.8.6.2.1's
+            // override, as Linux does), then wait for the ACK as usual.
+            SeqNumber dataEnd = _sndUna + SendQueued;
+            int len = (int)Math.Min(Math.Min((uint)Mss, _sndWnd), (uint)Math.Max(0, dataEnd - _sndNxt));
+            if (len > 0)
+            {
+                _layer.Counters.TCPWinProbe++;
+                SendData(_sndNxt, len, TcpFlags.Ack | TcpFlags.Psh, withFin: false, now);
+                _probeStart = null;
+                _persistBackoff = 0;
+                return false;
+            }
+
             Output(now);
             return false;
         }
@@ -278,9 +305,18 @@ public sealed partial class TcpConnection
         }
 
         _probesOut++;
+        _persistBackoff++;
         _layer.Counters.TCPWinProbe++;
         SendProbe(now);
-        _persistAt = now + Backoff(Rtt.Rto, _probesOut);
+        TimeSpan next = Backoff(Rtt.Rto, _persistBackoff);
+        if (UserTimeout > TimeSpan.Zero && _probeStart is { } begun)
+        {
+            // Linux clamps the probe interval so the user timeout is noticed on time.
+            TimeSpan left = UserTimeout - (now - begun);
+            next = left > TimeSpan.Zero && left < next ? left : next;
+        }
+
+        _persistAt = now + next;
         return false;
     }
 

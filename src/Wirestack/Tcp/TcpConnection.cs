@@ -122,6 +122,9 @@ public sealed partial class TcpConnection : ITimerCallback
     /// <summary>What the stack saw that led to <see cref="PendingError"/> ("7 SYNs at 0,1,3,7,15,31,63 s, no answer").</summary>
     public string? ErrorCause { get; private set; }
 
+    /// <summary>Why the last call on this connection failed when the connection itself did not (e.g. ENOBUFS).</summary>
+    public string? LastCallCause { get; private set; }
+
     /// <summary>The effective send MSS (payload bytes per segment).</summary>
     public int Mss { get; private set; } = 536;
 
@@ -311,7 +314,11 @@ public sealed partial class TcpConnection : ITimerCallback
         int accepted = _sendQueue.Write(data[..room]);
         if (accepted == 0)
         {
-            _layer.Counters.TCPAbortOnMemory += 0; // counted per cause by the budget
+            // Counted per cause by the budget; the explanation is for this call only (the connection is fine).
+            MemoryBudget budget = _layer.Budget;
+            LastCallCause = $"no buffer space: the stack's memory budget is spent ({budget.InUse:N0} of {budget.Limit:N0} bytes in use, " +
+                $"{budget.InUseFor(BudgetCause.SendBuffer):N0} in send buffers, {budget.InUseFor(BudgetCause.ReceiveBuffer):N0} in receive buffers); " +
+                "this connection keeps its reserve and moves on as the budget comes back";
             error = SocketError.NoBufferSpaceAvailable;
             return 0;
         }
@@ -408,8 +415,9 @@ public sealed partial class TcpConnection : ITimerCallback
         if (!_finQueued)
         {
             _finQueued = true;
-            if (State == TcpState.Established)
+            if (State is TcpState.Established or TcpState.SynReceived)
             {
+                // RFC 9293 §3.10.4: CLOSE in SYN-RECEIVED (nothing queued) forms a FIN and enters FIN-WAIT-1.
                 SetState(TcpState.FinWait1, now);
             }
             else if (State == TcpState.CloseWait)
@@ -477,6 +485,11 @@ public sealed partial class TcpConnection : ITimerCallback
         }
 
         ShutdownSend(now);
+        if (State == TcpState.FinWait2)
+        {
+            _waitAt = now + _layer.Settings.FinTimeout; // an orphan does not wait in FIN-WAIT-2 forever
+            ScheduleTimer();
+        }
     }
 
     /// <summary>Ends the connection at once: optionally sends RST, records the error, frees everything.</summary>

@@ -21,7 +21,7 @@ public sealed class BrokenPipeScenarioTests
         Assert.Contains("receives RST from 10.0.0.2:80", r.Timeline);
     }
 
-    [Fact(Skip = "stack bug: after a RST every later send() keeps returning ECONNRESET (and recv() too); Linux reports ECONNRESET once, then EPIPE for writes and 0 (EOF) for reads")]
+    [Fact]
     [Trait("Seed", "004 §3.3")]
     public void WritesAfterTheFirstError_ReportEpipe()
     {

@@ -23,7 +23,7 @@ public sealed class SynTimeoutScenarioTests
         Assert.Contains("rexmit SYN #7", r.Timeline);
     }
 
-    [Fact(Skip = "stack bug: TcpSettings.ConnectTimeout (FreeBSD keepinit, 75 s) is never armed; the FreeBSD profile times out after 13 SYNs at 847 s")]
+    [Fact]
     [Trait("Seed", "004 §1.3.2")]
     public void FreeBsd_KeepinitEndsTheAttemptAt75s()
     {
