@@ -18,7 +18,7 @@ public static class StackFuzzer
 
     /// <summary>As <see cref="Run(int, int)"/>, judged by <paramref name="options"/> (which known bugs to tolerate).</summary>
     public static FuzzResult Run(int seed, int iterations, FuzzOptions options) =>
-        Execute(seed, new RandomFuzzSource(seed), new RandomFuzzSource(StepSeed(seed)), iterations, options);
+        Execute(seed, new RandomFuzzSource(seed), new RandomFuzzSource(StepSeed(seed)), iterations, options, fromInput: false);
 
     /// <summary>The seed of the step choices of <see cref="Run(int, int)"/> (the setup uses the seed itself).</summary>
     public static int StepSeed(int seed) => unchecked(seed * 7919 + 1);
@@ -29,7 +29,7 @@ public static class StackFuzzer
     {
         int setupSeed = input.Length > 0 ? input.Span[0] : 0;
         var steps = new ByteFuzzSource(input.Length > 0 ? input[1..] : input);
-        return Execute(setupSeed, new RandomFuzzSource(setupSeed), steps, maxSteps, options ?? FuzzOptions.Strict);
+        return Execute(setupSeed, new RandomFuzzSource(setupSeed), steps, maxSteps, options ?? FuzzOptions.Strict, fromInput: true);
     }
 
     /// <summary>The bytes that make <see cref="RunInput"/> replay <see cref="Run(int, int, FuzzOptions)"/>
@@ -49,7 +49,7 @@ public static class StackFuzzer
         return recording.ToArray();
     }
 
-    private static FuzzResult Execute(int seed, FuzzSource setup, FuzzSource steps, int iterations, FuzzOptions options)
+    private static FuzzResult Execute(int seed, FuzzSource setup, FuzzSource steps, int iterations, FuzzOptions options, bool fromInput)
     {
         var recent = new Queue<string>();
         int step = -1;
@@ -75,14 +75,14 @@ public static class StackFuzzer
             phase = "close";
             world.CloseEverything(world.CheckInvariants);
             world.CheckAllReleased();
-            return new FuzzResult(seed, iterations, step, null, world.Stats);
+            return new FuzzResult(seed, iterations, step, null, world.Stats) { FromInput = fromInput };
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             string kind = ex is FuzzInvariantException ? "invariant broken" : $"{ex.GetType().Name} escaped the stack";
             recent.Enqueue($"#{step} (failing) last datagram injected: {world?.LastInjected}");
             var failure = new FuzzFailure(step, phase, kind, ex.Message, ex is FuzzInvariantException ? null : ex.ToString(), [.. recent]);
-            return new FuzzResult(seed, iterations, step, failure, world?.Stats ?? new FuzzStats());
+            return new FuzzResult(seed, iterations, step, failure, world?.Stats ?? new FuzzStats()) { FromInput = fromInput };
         }
     }
 }
@@ -92,10 +92,19 @@ public sealed record FuzzResult(int Seed, int Iterations, int StepsRun, FuzzFail
 {
     public bool Ok => Failure is null;
 
+    /// <summary>True when the steps came from an input's bytes (<see cref="StackFuzzer.RunInput"/>), not from the seed.</summary>
+    public bool FromInput { get; init; }
+
+    private string Origin => FromInput ? $"input (setup seed {Seed})" : $"seed {Seed}";
+
+    private string Replay => FromInput
+        ? "StackFuzzer.RunInput(the same input bytes)"
+        : $"StackFuzzer.Run({Seed}, {Failure!.Step + 1}, options)";
+
     public override string ToString() => Failure is null
-        ? $"seed {Seed}: {StepsRun} steps ok ({Stats})"
-        : $"seed {Seed}: FAILED at step {Failure.Step} ({Failure.Phase}): {Failure.Kind}: {Failure.Message}{Environment.NewLine}" +
-          $"  replay: StackFuzzer.Run({Seed}, {Failure.Step + 1}){Environment.NewLine}" +
+        ? $"{Origin}: {StepsRun} steps ok ({Stats})"
+        : $"{Origin}: FAILED at step {Failure.Step} ({Failure.Phase}): {Failure.Kind}: {Failure.Message}{Environment.NewLine}" +
+          $"  replay: {Replay}{Environment.NewLine}" +
           $"  last steps:{Environment.NewLine}    {string.Join(Environment.NewLine + "    ", Failure.RecentSteps)}" +
           (Failure.Exception is null ? "" : $"{Environment.NewLine}  {Failure.Exception}");
 }

@@ -82,6 +82,27 @@ public sealed class StackFuzzerTests
         Assert.True(result.Ok, result.ToString());
     }
 
+    public static TheoryData<string> Crashers()
+    {
+        var files = new TheoryData<string>();
+        string dir = Path.Combine(RepositoryRoot(), "tests", "Wirestack.Tests", "Fuzzing", "Crashers");
+        foreach (string file in Directory.EnumerateFiles(dir, "*.bin").Order(StringComparer.Ordinal))
+        {
+            files.Add(Path.GetFileName(file));
+        }
+
+        return files;
+    }
+
+    [Theory(Skip = "stack bugs found by AFL (Crashers/README.md, FuzzFindingsTests): strict replays fail until they are fixed")]
+    [MemberData(nameof(Crashers))]
+    public void AflCrasher_Strict_ReplaysWithoutBreakingAnInvariant(string file)
+    {
+        byte[] input = File.ReadAllBytes(Path.Combine(RepositoryRoot(), "tests", "Wirestack.Tests", "Fuzzing", "Crashers", file));
+        FuzzResult result = StackFuzzer.RunInput(input, options: FuzzOptions.Strict);
+        Assert.True(result.Ok, result.ToString());
+    }
+
     internal static string RepositoryRoot()
     {
         string? dir = AppContext.BaseDirectory;
