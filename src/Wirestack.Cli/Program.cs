@@ -65,6 +65,7 @@ public static class Program
         root.Subcommands.Add(ConformanceCommand.Create());
         root.Subcommands.Add(ScenarioCommand.Create());
         BenchCommand.Register(root);
+        root.Subcommands.Add(SoakCommand.Create());
         return root;
     }
 

@@ -1,0 +1,71 @@
+namespace Wirestack.Simulation.Fuzzing;
+
+/// <summary>
+/// Stack bugs the fuzzer has found and that are reported but not fixed yet. The suite's fuzz test tolerates them (so
+/// that it keeps guarding everything else); each has a skipped regression test that asserts the correct behaviour.
+/// When the stack is fixed, remove the flag from <see cref="FuzzOptions.Suite"/> and un-skip the test.
+/// </summary>
+[Flags]
+public enum KnownStackBug
+{
+    None = 0,
+
+    /// <summary>A data segment whose sequence number is exactly RCV.NXT + 2^31 passes the acceptability test
+    /// (the int distance wraps) and then throws ArgumentOutOfRangeException in AcceptText. Tolerated by not
+    /// generating that exact number.</summary>
+    HalfSpaceSequenceCrash = 1 << 0,
+
+    /// <summary>Entering TIME-WAIT (FIN-WAIT-2/CLOSING + FIN) or CLOSED (LAST-ACK + ACK of our FIN) releases the
+    /// receive queue: data acknowledged to the peer and not yet read by a user who only shut down sending is lost.</summary>
+    UnreadDataDiscardedOnClose = 1 << 1,
+
+    /// <summary>A FIN at RCV.NXT after the peer's FIN (CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT via the general
+    /// path) advances RCV.NXT again, so the stack acknowledges a sequence number the peer never sent.</summary>
+    SecondFinAdvancesRcvNxt = 1 << 2,
+
+    /// <summary>close() on a connection already in FIN-WAIT-2 (after shutdown(SHUT_WR)) arms no FIN-WAIT-2 timeout:
+    /// if the peer never sends its FIN the orphan stays forever (the timeout is armed only on the FIN-WAIT-1 to
+    /// FIN-WAIT-2 transition of a connection that is already an orphan).</summary>
+    OrphanFinWait2NeverTimesOut = 1 << 3,
+
+    /// <summary>Data (or a FIN) is queued, nothing is in flight, the window is open but smaller than both the MSS
+    /// and half the largest window the peer offered: sender-side SWS avoidance holds the data and no timer (RFC
+    /// 9293 §3.8.6.2.1 override timeout, or a persist probe as Linux arms) is running, so nothing ever sends it.</summary>
+    StalledSenderWithoutTimer = 1 << 4,
+
+    /// <summary>close() or shutdown(SHUT_WR) in SYN-RECEIVED (a simultaneous open) queues the FIN but never enters
+    /// FIN-WAIT-1: the connection later goes ESTABLISHED and CLOSE-WAIT as if open, and an orphan stays forever.</summary>
+    CloseInSynReceivedIgnored = 1 << 5,
+
+    /// <summary>In CLOSING (and other states outside the persist timer's list) with a zero send window and data
+    /// unsent, the persist timer resets its probe count on every expiry instead of probing and giving up: an
+    /// orphan lives forever.</summary>
+    PersistNeverGivesUpInClosing = 1 << 6,
+
+    /// <summary>After a retransmission timeout, go-back-N (SendOne) trusts the SACK scoreboard at SND.UNA and applies
+    /// sender SWS avoidance to what is left: when SND.UNA itself is marked SACKed (a receiver that reneged, or lied)
+    /// or the hole there is shorter than the MSS (bounded by SACKed data above it), nothing is retransmitted; every
+    /// timeout backs off without sending and the connection stalls until tcp_retries2 ends it. RFC 2018 §8: the left
+    /// edge MUST be retransmitted after a timeout, SACKed or not. Seen as the hangs of the soak (seed 002).</summary>
+    RtoDoesNotRetransmitLeftEdge = 1 << 7,
+}
+
+/// <summary>How a fuzz run judges the stack.</summary>
+public sealed record FuzzOptions
+{
+    /// <summary>Every invariant, nothing tolerated.</summary>
+    public static FuzzOptions Strict { get; } = new();
+
+    /// <summary>What the test suite runs: the known, reported bugs tolerated.</summary>
+    public static FuzzOptions Suite { get; } = new()
+    {
+        Tolerate = KnownStackBug.HalfSpaceSequenceCrash | KnownStackBug.UnreadDataDiscardedOnClose | KnownStackBug.SecondFinAdvancesRcvNxt |
+                   KnownStackBug.OrphanFinWait2NeverTimesOut | KnownStackBug.StalledSenderWithoutTimer |
+                   KnownStackBug.CloseInSynReceivedIgnored | KnownStackBug.PersistNeverGivesUpInClosing |
+                   KnownStackBug.RtoDoesNotRetransmitLeftEdge,
+    };
+
+    public KnownStackBug Tolerate { get; init; }
+
+    public bool Tolerates(KnownStackBug bug) => (Tolerate & bug) != 0;
+}
