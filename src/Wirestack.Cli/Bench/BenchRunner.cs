@@ -135,7 +135,7 @@ internal sealed class BenchRunner
         string timing = string.Create(CultureInfo.InvariantCulture,
             $"{_settings.BulkTime.TotalSeconds:0.#} s after a {_settings.Warmup.TotalSeconds:0.#} s warm-up{(_settings.Repeats > 1 ? $", median of {_settings.Repeats}" : "")}");
         string wsConditions = string.Create(CultureInfo.InvariantCulture,
-            $"Wirestack: two stacks driven by one thread over an in-memory wire, MTU {mtu} (MSS {ws.Mss}), {buffer >> 10} KiB socket buffers, 64 KiB writes and reads, {timing}; " +
+            $"Wirestack: two stacks driven by one thread over an in-memory wire (packets handed over, not copied), MTU {mtu} (MSS {ws.Mss}), {buffer >> 10} KiB socket buffers, 64 KiB writes and reads, {timing}; " +
             $"{ws.Segments / ws.Seconds / 1e3:0} k data segments/s, {ws.CpuSeconds / ws.Seconds:0.00} CPUs busy, {(double)ws.AllocatedBytes / Math.Max(1, ws.Segments):0} B allocated per segment, " +
             $"{ws.Gen0Collections} gen0 GCs, {ws.Retransmits} retransmitted, {ws.RxMissed} rx ring drops{Jit(ws.JitSettled)}");
         var baselines = new List<(string Label, BulkFigure? Figure, string Conditions)>();

@@ -6,7 +6,8 @@ namespace Wirestack.Links;
 
 /// <summary>
 /// A full-duplex point-to-point wire between two ports, <see cref="A"/> and <see cref="B"/>, each direction with its
-/// own <see cref="LinkImpairments"/>. A transmitted packet is copied into a buffer from the wire's own pool, its fate
+/// own <see cref="LinkImpairments"/>. A transmitted packet is copied into a buffer from the wire's own pool (unless
+/// <see cref="CopyPackets"/> is off), its fate
 /// (queue drop, loss, corruption, duplication, reordering, delay) is drawn at send time from the injected seeded
 /// <see cref="Random"/>, and it waits in flight until its arrival time. Nothing here reads a clock: the caller (a
 /// simulator) asks for <see cref="NextDeliveryAt"/> and calls <see cref="DeliverDue"/>; a port's
@@ -94,6 +95,13 @@ public sealed class SimulatedWire
 
     public WireCounters CountersBToA { get; } = new();
 
+    /// <summary>Whether a transmitted packet is copied into a buffer of the wire's own <see cref="Pool"/> (the
+    /// default, what a NIC's DMA does: the sender's buffer and its budget charge are released at once). When false,
+    /// the sender's buffer itself is handed to the receiver, as the kernel's loopback hands over its skb: no copy,
+    /// and the buffer (with the sender's budget charge) stays leased until the receiving stack disposes it. The wire's
+    /// pool then serves only duplicates. Impairments work the same either way. Set it before traffic flows.</summary>
+    public bool CopyPackets { get; set; } = true;
+
     /// <summary>Optional observer called with every packet as it is delivered, with its arrival time (for a
     /// wire-level capture). It must not keep the span.</summary>
     public Action<ReadOnlySpan<byte>, Instant>? Tap { get; set; }
@@ -159,16 +167,21 @@ public sealed class SimulatedWire
             return;
         }
 
-        if (!TryCopy(packet.Span, out PacketBuffer? copy))
+        PacketBuffer? copy = packet;
+        if (CopyPackets)
         {
-            sender.Counters.TxDropped++;
-            direction.Counters.NoBufferDrops++;
-            Counters.NoBufferDrops++;
+            if (!TryCopy(packet.Span, out copy))
+            {
+                sender.Counters.TxDropped++;
+                direction.Counters.NoBufferDrops++;
+                Counters.NoBufferDrops++;
+                packet.Dispose();
+                return;
+            }
+
             packet.Dispose();
-            return;
         }
 
-        packet.Dispose();
         // The packet leaves when its last bit is on the line (at once on an unlimited link).
         long departUs = rate > 0 ? CeilingDivide(direction.Serialize(nowNs, length, rate), 1000) : now.Microseconds;
         sender.Counters.TxPackets++;
