@@ -8,6 +8,8 @@ using Wirestack.Simulation;
 using Wirestack.Stack;
 using Xunit.Abstractions;
 
+using Wirestack.Tests.Support;
+
 namespace Wirestack.Tests.AspNetCore;
 
 /// <summary>
@@ -17,6 +19,7 @@ namespace Wirestack.Tests.AspNetCore;
 /// keeps its own heartbeat on the system clock, so each test bounds its waits in real time and asserts only
 /// outcomes, never timings.
 /// </summary>
+[Collection("RealTime")]
 public sealed class KestrelOverWirestackTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(60);

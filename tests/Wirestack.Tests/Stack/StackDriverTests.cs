@@ -7,6 +7,8 @@ using Wirestack.Sockets;
 using Wirestack.Stack;
 using Xunit.Abstractions;
 
+using Wirestack.Tests.Support;
+
 namespace Wirestack.Tests.Stack;
 
 /// <summary>
@@ -15,6 +17,7 @@ namespace Wirestack.Tests.Stack;
 /// sockets have timeouts and the test waits for conditions with deadlines, so a deadlock fails instead of hanging.
 /// Nothing here asserts on timing.
 /// </summary>
+[Collection("RealTime")]
 public sealed class StackDriverTests(ITestOutputHelper output)
 {
     private const int Threads = 8;
