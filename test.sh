@@ -38,4 +38,7 @@ for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
         failed += int(m.group(1)); passed += int(m.group(2)); skipped += int(m.group(3))
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
+if [ "$status" -ne 0 ]; then
+  echo "test.sh: dotnet test exited with status $status (a build error or failing tests; see above)"
+fi
 exit "$status"

@@ -60,10 +60,7 @@ public sealed class Simulator : IDisposable
     {
         options ??= new NetStackOptions();
         options.Name = name;
-        if (options.Seed == 1)
-        {
-            options.Seed = Random.Next();
-        }
+        options.Seed = Random.Next(); // every host's randomness derives from the simulation seed
 
         var stack = new NetStack(options, () => Clock.Now);
         stack.Waiter = new SimulatedWaiter(this, stack);
@@ -94,6 +91,11 @@ public sealed class Simulator : IDisposable
             b.AddInterface(wire.B, IPv4Cidr.Parse(addressB));
         }
 
+        foreach (PcapWriter writer in _captures)
+        {
+            AddTap(wire, writer); // captures already running cover wires added later
+        }
+
         return wire;
     }
 
@@ -105,10 +107,18 @@ public sealed class Simulator : IDisposable
         _captures.Add(writer);
         foreach (SimulatedWire wire in _wires)
         {
-            wire.Tap = (packet, time) => writer.Write(packet, time);
+            AddTap(wire, writer);
         }
 
         return writer;
+    }
+
+    private static void AddTap(SimulatedWire wire, PcapWriter writer)
+    {
+        Action<ReadOnlySpan<byte>, Instant>? previous = wire.Tap;
+        wire.Tap = previous is null
+            ? (packet, time) => writer.Write(packet, time)
+            : (packet, time) => { previous(packet, time); writer.Write(packet, time); };
     }
 
     /// <summary>The next instant anything can happen, or null when the network is idle forever.</summary>
@@ -299,9 +309,10 @@ public sealed class Simulator : IDisposable
     {
         foreach (PcapWriter writer in _captures)
         {
-            writer.Flush();
-            writer.Dispose();
+            writer.Dispose(); // idempotent; flushes what it holds
         }
+
+        _captures.Clear();
     }
 
     private sealed class SimulatedWaiter(Simulator simulator, NetStack stack) : IStackWaiter

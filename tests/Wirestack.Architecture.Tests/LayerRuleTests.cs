@@ -28,7 +28,7 @@ public sealed class LayerRuleTests
         Assembly sim = typeof(Wirestack.Simulation.Simulator).Assembly;
         Assert.DoesNotContain(wire.GetReferencedAssemblies(), a => a.Name!.StartsWith("Wirestack", StringComparison.Ordinal));
         Assert.Equal(["Wirestack.Wire"], core.GetReferencedAssemblies().Select(a => a.Name!).Where(n => n.StartsWith("Wirestack", StringComparison.Ordinal)).ToArray());
-        Assert.DoesNotContain(sim.GetReferencedAssemblies(), a => a.Name is "Wirestack.Links.Linux" or "wirestack");
+        Assert.DoesNotContain(sim.GetReferencedAssemblies(), a => a.Name is "Wirestack.Links.Linux" or "Wirestack.Cli" or "wirestack");
     }
 
     /// <summary>Inside the core, each namespace may use only those below it (Sockets → Stack → Tcp|Udp|Icmp → IP →

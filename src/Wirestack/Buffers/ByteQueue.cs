@@ -157,11 +157,21 @@ public sealed class ByteQueue
 
     private byte[] ChunkAt(int index) => _chunks[(_firstChunk + index) % _chunks.Length]!;
 
+    /// <summary>When set, an empty queue may always take its first chunk even past the budget: the per-connection
+    /// reserve that keeps every established connection moving when others have spent the budget (seed 000).</summary>
+    public bool GuaranteeFirstChunk { get; set; }
+
     private bool TryAddChunk()
     {
         if (!_budget.TryCharge(_chunkSize, _cause))
         {
-            return false;
+            if (!GuaranteeFirstChunk || _chunkCount != 0)
+            {
+                return false;
+            }
+
+            _budget.ChargeReserve(_chunkSize, _cause);
+            _headIsReserve = true;
         }
 
         if (_chunkCount == _chunks.Length)
@@ -193,8 +203,11 @@ public sealed class ByteQueue
         _chunks[_firstChunk] = null;
         _firstChunk = (_firstChunk + 1) % _chunks.Length;
         _chunkCount--;
-        _budget.Release(_chunkSize, _cause);
+        _budget.Release(_chunkSize, _cause, _headIsReserve);
+        _headIsReserve = false;
     }
+
+    private bool _headIsReserve;
 
     private void ReleaseAll()
     {

@@ -33,10 +33,14 @@ public sealed class MemoryBudget
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limitBytes);
         Limit = limitBytes;
+        TransitReserve = Math.Min(limitBytes / 8, 1 << 20);
     }
 
     /// <summary>The most bytes the stack may hold at once.</summary>
     public long Limit { get; set; }
+
+    /// <summary>The share of <see cref="Limit"/> only packets in transit may use: an eighth, at most 1 MiB.</summary>
+    public long TransitReserve { get; set; }
 
     /// <summary>Bytes charged now.</summary>
     public long InUse { get; private set; }
@@ -46,6 +50,9 @@ public sealed class MemoryBudget
 
     /// <summary>Bytes still available.</summary>
     public long Available => Math.Max(0, Limit - InUse);
+
+    /// <summary>Charges granted past the limit from a connection's reserve.</summary>
+    public long ReserveGrants { get; set; }
 
     /// <summary>Total refused charges (ENOBUFS), all causes.</summary>
     public long Failures { get; private set; }
@@ -62,7 +69,10 @@ public sealed class MemoryBudget
             throw new ArgumentOutOfRangeException(nameof(bytes));
         }
 
-        if (InUse + bytes > Limit)
+        // Packets in transit may use the whole budget; buffers that can pile up (socket buffers, fragments,
+        // control blocks) leave the transit share free, so that a stack whose socket buffers hold everything can
+        // still send the segments and ACKs that will free them.
+        if (!CanCharge(bytes, cause))
         {
             _failures[(int)cause]++;
             Failures++;
@@ -77,6 +87,22 @@ public sealed class MemoryBudget
         }
 
         return true;
+    }
+
+    /// <summary>Whether <see cref="TryCharge"/> of <paramref name="bytes"/> under <paramref name="cause"/> would succeed now.</summary>
+    public bool CanCharge(int bytes, BudgetCause cause) =>
+        InUse - ReserveInUse + bytes <= (cause is BudgetCause.PacketTx or BudgetCause.PacketRx ? Limit : Limit - TransitReserve);
+
+    /// <summary>Bytes granted from connections' reserves (beyond the limit): they do not crowd out other charges.</summary>
+    public long ReserveInUse { get; private set; }
+
+    /// <summary>Charges a connection's reserve chunk: always granted, counted apart (seed 000: a connection keeps
+    /// moving when others have spent the budget).</summary>
+    public void ChargeReserve(int bytes, BudgetCause cause)
+    {
+        ForceCharge(bytes, cause);
+        ReserveInUse += bytes;
+        ReserveGrants++;
     }
 
     /// <summary>Charges even past the limit (for memory the stack must take, such as the reserve of an
@@ -94,9 +120,15 @@ public sealed class MemoryBudget
         return fitted;
     }
 
-    /// <summary>Returns bytes charged earlier under the same cause.</summary>
-    public void Release(int bytes, BudgetCause cause)
+    /// <summary>Returns bytes charged earlier under the same cause (<paramref name="fromReserve"/>: by
+    /// <see cref="ChargeReserve"/>).</summary>
+    public void Release(int bytes, BudgetCause cause, bool fromReserve = false)
     {
+        if (fromReserve)
+        {
+            ReserveInUse -= bytes;
+        }
+
         if (bytes < 0 || bytes > _inUseByCause[(int)cause])
         {
             throw new InvalidOperationException($"budget release of {bytes} B for {cause} exceeds the {_inUseByCause[(int)cause]} B charged");

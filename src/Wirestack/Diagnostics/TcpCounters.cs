@@ -68,4 +68,8 @@ public sealed class TcpCounters
     public long TCPMemoryPressures;
     public long TCPRcvCoalesce;
     public long TCPBacklogDrop;
+
+    // Wirestack's own (no Linux equivalent): the half-open connect cap of seed 000.
+    public long HalfOpenQueued;
+    public long HalfOpenRejected;
 }

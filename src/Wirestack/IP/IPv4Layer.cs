@@ -196,6 +196,7 @@ public sealed class IPv4Layer
                 return;
             case ReassemblyOutcome.Complete:
                 Counters.ReasmOKs++;
+                Counters.InReceives--; // the fragments were counted as received; the whole datagram is not a new one
                 Input(iface, whole!, now);
                 return;
             case ReassemblyOutcome.DroppedOverlap:

@@ -306,7 +306,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
                 return SocketError.InvalidArgument;
             }
 
-            if (_tcp.State is TcpState.SynSent or TcpState.SynReceived)
+            if (_tcp.State is TcpState.SynSent or TcpState.SynReceived || _tcp.IsConnectQueued)
             {
                 return wait ? WaitConnected() : SocketError.AlreadyInProgress;
             }
@@ -347,7 +347,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
     private SocketError WaitConnected()
     {
         TcpConnection connection = _tcp!;
-        WaitFor(() => connection.State is not (TcpState.SynSent or TcpState.SynReceived), SendTimeout, out SocketError waitError);
+        WaitFor(() => !connection.IsConnectQueued && connection.State is not (TcpState.SynSent or TcpState.SynReceived), SendTimeout, out SocketError waitError);
         if (waitError != SocketError.Success)
         {
             return waitError;
@@ -367,14 +367,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
     {
         lock (_stack.SyncRoot)
         {
-            if (_udp is not null)
-            {
-                SocketError e = _udp.PendingError;
-                _udp.PendingError = SocketError.Success;
-                return e;
-            }
-
-            return _tcp?.ConsumeError() ?? SocketError.Success;
+            return GetPendingErrorUnlocked();
         }
     }
 
@@ -422,6 +415,22 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
             {
                 int n = _tcp.Send(data[total..], Now, out error);
                 total += n;
+                TcpConnection connection = _tcp;
+                if (error == SocketError.NoBufferSpaceAvailable && Blocking)
+                {
+                    // seed 000: a blocking send waits for the stack's budget to come back instead of failing
+                    var budget = _stack.Budget;
+                    int chunk = _stack.Tcp.Settings.SocketChunkSize;
+                    if (!WaitFor(() => budget.CanCharge(chunk, Wirestack.Buffers.BudgetCause.SendBuffer) || connection.PendingError != SocketError.Success || !connection.IsConnected,
+                            SendTimeout, out SocketError budgetWait))
+                    {
+                        error = budgetWait == SocketError.TimedOut ? SocketError.NoBufferSpaceAvailable : budgetWait;
+                        break;
+                    }
+
+                    continue;
+                }
+
                 if (total == data.Length || (error != SocketError.Success && error != SocketError.WouldBlock))
                 {
                     break;
@@ -432,7 +441,6 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
                     break;
                 }
 
-                TcpConnection connection = _tcp;
                 if (!WaitFor(() => connection.CanWrite || connection.SendSpace > 0, SendTimeout, out SocketError waitError))
                 {
                     error = waitError;
@@ -663,7 +671,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
 
             TcpConnection c = _tcp!;
             SocketReadiness result = SocketReadiness.None;
-            if (c.State is TcpState.SynSent or TcpState.SynReceived)
+            if (c.State is TcpState.SynSent or TcpState.SynReceived || c.IsConnectQueued)
             {
                 return result;
             }

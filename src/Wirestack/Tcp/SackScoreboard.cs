@@ -290,6 +290,30 @@ public sealed class SackScoreboard
         return null;
     }
 
+    /// <summary>For go-back-N after a timeout: the first sequence at or after <paramref name="seq"/> that is not
+    /// SACKed, and how many bytes from there are unSACKed before the next SACKed range (int.MaxValue: none).</summary>
+    public SeqNumber SkipSacked(SeqNumber seq, out int unsackedRun)
+    {
+        unsackedRun = int.MaxValue;
+        for (int i = 0; i < _count; i++)
+        {
+            var range = _ranges![i];
+            if (seq >= range.Left && seq < range.Right)
+            {
+                seq = range.Right;
+                continue;
+            }
+
+            if (range.Left > seq)
+            {
+                unsackedRun = range.Left - seq;
+                break;
+            }
+        }
+
+        return seq;
+    }
+
     /// <summary>Copies the ranges held, lowest first (diagnostics and tests).</summary>
     public int CopyRanges(Span<SackBlock> destination)
     {

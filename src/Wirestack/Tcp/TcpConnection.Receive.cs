@@ -128,6 +128,11 @@ public sealed partial class TcpConnection
         bool rst = h.Has(TcpFlags.Rst);
         bool syn = h.Has(TcpFlags.Syn);
 
+        if (State == TcpState.Established && syn && h.Has(TcpFlags.Ack) && !rst && h.SequenceNumber == _irs && Listener is null)
+        {
+            _synAckRepeats++; // our ACK of its SYN-ACK did not take: answer with an ACK again (below)
+        }
+
         // A retransmitted SYN in SYN-RECEIVED means our SYN-ACK was lost: send it again (Linux does).
         if (State == TcpState.SynReceived && syn && !rst && !h.Has(TcpFlags.Ack) && h.SequenceNumber == _irs)
         {
@@ -302,9 +307,19 @@ public sealed partial class TcpConnection
         }
     }
 
+    /// <summary>SYN-ACKs the peer sent again after we had acknowledged its first: the sign that it dropped our
+    /// ACK (an overflowing accept queue, seed 004 §1.4).</summary>
+    private int _synAckRepeats;
+
     private string ResetExplanation()
     {
         string state = State.SsName();
+        if (_synAckRepeats > 0)
+        {
+            return $"connection reset by peer in {state}: the peer re-sent its SYN-ACK {_synAckRepeats} time(s) after we acknowledged it " +
+                   "(its accept queue was full and it dropped our ACK), then reset when our data arrived";
+        }
+
         return _everHadData || SendQueued > 0
             ? $"connection reset by peer in {state} (the peer had no such connection or aborted it; {SendQueued} bytes unacknowledged)"
             : $"connection reset by peer in {state}";
@@ -420,189 +435,4 @@ public sealed partial class TcpConnection
 
         return true;
     }
-
-    /// <summary>In-order and out-of-order data (RFC 9293 §3.10.7.4 seventh), trimmed to the window.</summary>
-    private void AcceptText(SeqNumber seq, ReadOnlySpan<byte> payload, Instant now)
-    {
-        _everHadData = true;
-        // Trim what is already received.
-        if (seq < _rcvNxt)
-        {
-            int skip = _rcvNxt - seq;
-            if (skip >= payload.Length)
-            {
-                SendAck(now);
-                return;
-            }
-
-            payload = payload[skip..];
-            seq = _rcvNxt;
-        }
-
-        // Trim what lies beyond the window we advertised.
-        int room = Math.Max(0, _rcvAdvertisedEdge - seq);
-        if (payload.Length > room)
-        {
-            payload = payload[..room];
-        }
-
-        if (payload.Length == 0)
-        {
-            _layer.Counters.TCPZeroWindowDrop++;
-            SendAck(now);
-            return;
-        }
-
-        if (seq == _rcvNxt)
-        {
-            _receiveQueue ??= new ByteQueue(_layer.Budget, BudgetCause.ReceiveBuffer);
-            int accepted = _receiveQueue.Write(payload);
-            if (accepted < payload.Length)
-            {
-                _layer.Counters.TCPRcvQDrop++;
-            }
-
-            _rcvNxt += accepted;
-            bool filledHole = false;
-            if (_ooo is not null && !_ooo.IsEmpty)
-            {
-                int moved = _ooo.Drain(_rcvNxt, _receiveQueue);
-                _rcvNxt += moved;
-                filledHole = true;
-            }
-
-            if (_oooFin && _oooFinSeq == _rcvNxt)
-            {
-                _oooFin = false;
-                OnFin(now);
-                return;
-            }
-
-            Notify();
-            if (accepted == 0)
-            {
-                SendAck(now);
-                return;
-            }
-
-            ScheduleAck(accepted, filledHole, now);
-            return;
-        }
-
-        // Out of order: keep it (bounded) and send an immediate duplicate ACK with SACK blocks (RFC 5681 §4.2).
-        _ooo ??= new ReassemblyQueue(_layer.Budget);
-        int stored = _ooo.Insert(_rcvNxt, seq, payload);
-        if (stored > 0)
-        {
-            _layer.Counters.TCPOFOQueue++;
-        }
-        else if (payload.Length > 0)
-        {
-            _layer.Counters.TCPOFODrop++;
-        }
-
-        SendAck(now);
-    }
-
-    /// <summary>RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment, and otherwise
-    /// within the delayed-ACK time; at once when a hole was filled (RFC 5681 §4.2).</summary>
-    private void ScheduleAck(int bytes, bool filledHole, Instant now)
-    {
-        _unackedSegments += bytes >= Mss ? 2 : 1;
-        if (filledHole || _unackedSegments >= 3 || _quickAcks > 0)
-        {
-            if (_quickAcks > 0)
-            {
-                _quickAcks--;
-            }
-
-            SendAck(now);
-            return;
-        }
-
-        _delAckAt ??= now + _layer.Settings.DelayedAck;
-    }
-
-    private int _quickAcks = 16; // Linux starts in quick-ACK mode so slow start is not held back by delayed ACKs
-
-    /// <summary>RFC 9293 §3.10.7.4 eighth: the FIN is in order.</summary>
-    private void OnFin(Instant now)
-    {
-        _rcvNxt += 1;
-        _finReceived = true;
-        SendAck(now);
-        switch (State)
-        {
-            case TcpState.SynReceived:
-            case TcpState.Established:
-                SetState(TcpState.CloseWait, now);
-                break;
-            case TcpState.FinWait1:
-                if (_finSent && _sndUna > _finSeq)
-                {
-                    EnterTimeWait(now);
-                }
-                else
-                {
-                    SetState(TcpState.Closing, now);
-                }
-
-                break;
-            case TcpState.FinWait2:
-                EnterTimeWait(now);
-                break;
-            case TcpState.TimeWait:
-                _waitAt = now + _layer.Settings.TimeWait; // restart the 2 MSL timeout
-                break;
-        }
-
-        Notify();
-    }
-
-    private void EnterTimeWait(Instant now)
-    {
-        SetState(TcpState.TimeWait, now);
-        ReleaseBuffers();
-        _rtoAt = null;
-        _delAckAt = null;
-        _persistAt = null;
-        _keepAt = null;
-        _waitAt = now + _layer.Settings.TimeWait;
-        _layer.Counters.TW++;
-        Notify();
-        ScheduleTimer();
-    }
-
-    /// <summary>TIME-WAIT: a segment arrives (handled before the general rules: RFC 9293 §3.10.7.4 and RFC 1337).</summary>
-    internal void OnSegmentInTimeWait(in TcpHeader h, int payloadLength, Instant now)
-    {
-        if (h.Has(TcpFlags.Rst))
-        {
-            if (!_layer.Settings.Rfc1337 && h.SequenceNumber == _rcvNxt)
-            {
-                Fail(SocketError.Success, null, now);
-            }
-
-            return;
-        }
-
-        if (h.Has(TcpFlags.Fin))
-        {
-            // the peer did not see our ACK of its FIN: ACK again and restart 2 MSL
-            SendAck(now);
-            _waitAt = now + _layer.Settings.TimeWait;
-            ScheduleTimer();
-            return;
-        }
-
-        if (payloadLength > 0 || !h.Has(TcpFlags.Ack) || h.SequenceNumber != _rcvNxt)
-        {
-            SendAck(now);
-        }
-    }
-
-    /// <summary>Whether a SYN arriving in TIME-WAIT may start a new incarnation (RFC 6191 / RFC 9293 §3.6.1 note):
-    /// its sequence number is beyond the old connection's, or its timestamp is newer.</summary>
-    internal bool AcceptsNewIncarnation(in TcpHeader syn) =>
-        syn.SequenceNumber > _rcvNxt || (_tsEnabled && syn.Options.HasTimestamp && unchecked((int)(syn.Options.TsVal - _tsRecent)) > 0);
 }

@@ -73,6 +73,7 @@ public sealed partial class TcpConnection
         {
             _dupAcks = 0;
             Congestion!.OnAck(acked, flightBefore, sample, now);
+            AutotuneSendBuffer();
         }
 
         if (SendSpace > 0)
@@ -134,6 +135,12 @@ public sealed partial class TcpConnection
         if ((_dupAcks >= 3 || sackSaysLost) && _sndUna >= _recoveryPoint)
         {
             EnterRecovery(now);
+            return;
+        }
+
+        if (_dupAcks <= 2)
+        {
+            Output(now); // RFC 3042: limited transmit
         }
     }
 

@@ -95,7 +95,7 @@ public sealed partial class TcpConnection
             mss = Math.Min(mss, MaxSegmentOption);
         }
 
-        return Math.Clamp(mss, 88, 65495);
+        return Math.Clamp(mss, Math.Min(88, mtu - 40), 65495);
     }
 
     /// <summary>RFC 7323 §2.2/§3.2 and RFC 2018 §2: options are in effect only when both SYNs carry them.</summary>
@@ -234,13 +234,28 @@ public sealed partial class TcpConnection
         }
 
         int avail = dataEnd - _sndNxt;
-        uint window = Math.Min((uint)Congestion!.Cwnd, _sndWnd);
+        // RFC 3042 limited transmit: the first two duplicate ACKs each let one new segment out beyond cwnd.
+        int allowance = !_inRecovery && _dupAcks is 1 or 2 ? _dupAcks * Mss : 0;
+        uint window = Math.Min((uint)(Congestion!.Cwnd + allowance), _sndWnd);
         SeqNumber edge = _sndUna + (int)Math.Min(window, int.MaxValue);
         int usable = Math.Max(0, edge - _sndNxt);
 
+        int sackLimit = int.MaxValue;
+        if (_sackEnabled && _sndNxt < _sndMax && !_sack!.IsEmpty)
+        {
+            // Go-back-N after a timeout skips what the receiver has SACKed (Linux keeps the scoreboard too).
+            SeqNumber skipped = _sack.SkipSacked(_sndNxt, out sackLimit);
+            if (skipped != _sndNxt)
+            {
+                _sndNxt = SeqNumber.Min(skipped, _sndMax);
+                avail = dataEnd - _sndNxt;
+                usable = Math.Max(0, edge - _sndNxt);
+            }
+        }
+
         if (avail > 0)
         {
-            int len = Math.Min(Math.Min(Mss, avail), usable);
+            int len = Math.Min(Math.Min(Math.Min(Mss, avail), usable), sackLimit);
             if (len <= 0)
             {
                 return false;

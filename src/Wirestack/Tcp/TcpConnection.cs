@@ -78,6 +78,9 @@ public sealed partial class TcpConnection : ITimerCallback
 
     internal bool InTable { get; set; }
 
+    /// <summary>A connect waiting for a half-open slot (<see cref="TcpSettings.HalfOpenLimit"/>).</summary>
+    public bool IsConnectQueued { get; internal set; }
+
     public IEndpointObserver? Observer { get; set; }
 
     // ---- socket options -------------------------------------------------------------------------------------
@@ -168,7 +171,7 @@ public sealed partial class TcpConnection : ITimerCallback
                            State == TcpState.Closed;
 
     /// <summary>Writable: connected and a third of the send buffer free (Linux's sk_stream_wspace rule), or failed.</summary>
-    public bool CanWrite => PendingError != SocketError.Success || State == TcpState.Closed ||
+    public bool CanWrite => PendingError != SocketError.Success || (State == TcpState.Closed && !IsConnectQueued) ||
         ((State is TcpState.Established or TcpState.CloseWait) && !_finQueued && SendSpace >= Math.Max(1, SendLimit / 3));
 
     public bool IsConnected => State is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.FinWait2;
@@ -187,6 +190,7 @@ public sealed partial class TcpConnection : ITimerCallback
     {
         bytes = Math.Clamp(bytes, 0, _layer.Settings.CoreReceiveBufferMax);
         ReceiveBufferSize = Math.Max(bytes * 2, 2304);
+        _userSetReceiveBuffer = true; // Linux: an explicit SO_RCVBUF turns off receive-buffer autotuning
         ApplyConstraint();
     }
 
@@ -195,6 +199,7 @@ public sealed partial class TcpConnection : ITimerCallback
     {
         bytes = Math.Clamp(bytes, 0, _layer.Settings.CoreSendBufferMax);
         SendBufferSize = Math.Max(bytes * 2, 4608);
+        _userSetSendBuffer = true;
         ApplyConstraint();
     }
 
@@ -204,7 +209,62 @@ public sealed partial class TcpConnection : ITimerCallback
     {
         ReceiveBufferSize = receive;
         SendBufferSize = send;
+        _userSetReceiveBuffer = true;
+        _userSetSendBuffer = true;
         ApplyConstraint();
+    }
+
+    private bool _userSetReceiveBuffer;
+    private bool _userSetSendBuffer;
+    private int _rcvSpaceBytes;
+    private Instant _rcvSpaceStart;
+
+    /// <summary>Linux tcp_sndbuf_expand: without an explicit SO_SNDBUF the send buffer follows the congestion
+    /// window (room for twice the window, doubled for overhead), up to tcp_wmem[2].</summary>
+    private void AutotuneSendBuffer()
+    {
+        if (_userSetSendBuffer || Congestion is null)
+        {
+            return;
+        }
+
+        long wanted = Math.Min((long)Congestion.Cwnd * 4, _layer.Settings.SendBufferMax);
+        if (wanted > SendBufferSize)
+        {
+            SendBufferSize = (int)wanted;
+            ApplyConstraint();
+        }
+    }
+
+    /// <summary>Linux tcp_rcv_space_adjust (dynamic right-sizing): without an explicit SO_RCVBUF, when the
+    /// application reads more than half the buffer within one round trip, the buffer grows to twice what it
+    /// read, up to tcp_rmem[2].</summary>
+    private void AutotuneReceiveBuffer(int copied, Instant now)
+    {
+        if (_userSetReceiveBuffer)
+        {
+            return;
+        }
+
+        _rcvSpaceBytes += copied;
+        TimeSpan rtt = Rtt.SmoothedRtt ?? TimeSpan.FromMilliseconds(1);
+        if (now - _rcvSpaceStart < rtt)
+        {
+            return;
+        }
+
+        if (_rcvSpaceBytes * 2 > ReceiveLimit)
+        {
+            long wanted = Math.Min((long)_rcvSpaceBytes * 4 * 2, _layer.Settings.ReceiveBufferMax);
+            if (wanted > ReceiveBufferSize)
+            {
+                ReceiveBufferSize = (int)wanted;
+                ApplyConstraint();
+            }
+        }
+
+        _rcvSpaceBytes = 0;
+        _rcvSpaceStart = now;
     }
 
     private void ApplyConstraint()
@@ -223,7 +283,7 @@ public sealed partial class TcpConnection : ITimerCallback
     {
         if (PendingError != SocketError.Success)
         {
-            error = TakeError();
+            error = TakeError(); // the error once, then EPIPE
             return 0;
         }
 
@@ -247,7 +307,7 @@ public sealed partial class TcpConnection : ITimerCallback
             return 0;
         }
 
-        _sendQueue ??= new ByteQueue(_layer.Budget, BudgetCause.SendBuffer);
+        _sendQueue ??= new ByteQueue(_layer.Budget, BudgetCause.SendBuffer, _layer.Settings.SocketChunkSize) { GuaranteeFirstChunk = true };
         int accepted = _sendQueue.Write(data[..room]);
         if (accepted == 0)
         {
@@ -273,6 +333,7 @@ public sealed partial class TcpConnection : ITimerCallback
             error = SocketError.Success;
             if (!peek)
             {
+                AutotuneReceiveBuffer(n, now);
                 MaybeSendWindowUpdate(before, now);
             }
 
@@ -285,7 +346,7 @@ public sealed partial class TcpConnection : ITimerCallback
             return 0;
         }
 
-        if (PendingError != SocketError.Success)
+        if (HasUnreportedError)
         {
             error = TakeError();
             return 0;
@@ -301,23 +362,34 @@ public sealed partial class TcpConnection : ITimerCallback
         return 0;
     }
 
+    private bool _errorReported;
+
+    /// <summary>Linux reports a connection's error (sk_err) once, to the first call that looks; after that a write
+    /// fails with EPIPE and a read sees end of stream (seed 004 §3.3).</summary>
     private SocketError TakeError()
     {
-        SocketError error = PendingError;
-        // A reset or timeout stays reported on every later call (like Linux after the first: EPIPE for writes).
-        return error;
+        if (_errorReported)
+        {
+            return SocketError.Shutdown;
+        }
+
+        _errorReported = true;
+        return PendingError;
     }
+
+    /// <summary>The error still waiting to be reported to a call, if any.</summary>
+    private bool HasUnreportedError => PendingError != SocketError.Success && !_errorReported;
 
     /// <summary>SO_ERROR read: returns and clears the pending error (getsockopt semantics).</summary>
     public SocketError ConsumeError()
     {
-        SocketError error = PendingError;
-        if (State != TcpState.Closed)
+        if (!HasUnreportedError)
         {
-            PendingError = SocketError.Success;
+            return SocketError.Success;
         }
 
-        return error;
+        _errorReported = true;
+        return PendingError;
     }
 
     /// <summary>shutdown(SHUT_WR): RFC 9293 §3.10.4 CLOSE of the sending side: FIN after the queued data.</summary>
@@ -366,11 +438,20 @@ public sealed partial class TcpConnection : ITimerCallback
         Observer = null;
         if (State is TcpState.Closed or TcpState.TimeWait)
         {
+            _receiveQueue?.Clear(); // unread data the user no longer wants
+            _receiveQueue = null;
             if (State == TcpState.Closed)
             {
                 _layer.Remove(this);
             }
 
+            return;
+        }
+
+        if (IsConnectQueued)
+        {
+            IsConnectQueued = false;
+            _layer.Remove(this);
             return;
         }
 
@@ -420,21 +501,26 @@ public sealed partial class TcpConnection : ITimerCallback
         }
 
         SetState(TcpState.Closed, now);
-        ReleaseBuffers();
+        // A quiet end (TIME-WAIT over, LAST-ACK acknowledged) leaves received data readable by a user who still
+        // holds the socket, as Linux does; a reset or timeout discards it.
+        ReleaseBuffers(keepReceived: error == SocketError.Success && !IsOrphan);
         _layer.Timers.Cancel(_timer);
         _layer.Remove(this);
         Notify();
     }
 
-    internal void ReleaseBuffers()
+    internal void ReleaseBuffers(bool keepReceived = false)
     {
         _sendQueue?.Clear();
-        _receiveQueue?.Clear();
         _ooo?.Clear();
         _sendQueue = null;
-        _receiveQueue = null;
         _ooo = null;
         _sack?.Reset();
+        if (!keepReceived || _receiveQueue is { Length: 0 })
+        {
+            _receiveQueue?.Clear();
+            _receiveQueue = null;
+        }
     }
 
     internal void Notify() => Observer?.OnEndpointChanged();

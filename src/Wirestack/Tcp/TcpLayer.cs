@@ -11,7 +11,7 @@ using Wirestack.Wire;
 namespace Wirestack.Tcp;
 
 /// <summary>The TCP layer of one stack.</summary>
-public sealed class TcpLayer : IIPDispatcher
+public sealed partial class TcpLayer : IIPDispatcher
 {
     private readonly Dictionary<FourTuple, TcpConnection> _connections = new();
     private readonly Dictionary<ushort, List<TcpListener>> _listeners = new();
@@ -195,12 +195,53 @@ public sealed class TcpLayer : IIPDispatcher
         }
 
         NowMilliseconds = now.TotalMilliseconds;
-        Counters.ActiveOpens++;
         connection.Tuple = tuple;
+        if (Settings.HalfOpenLimit > 0 && HalfOpenCount >= Settings.HalfOpenLimit)
+        {
+            // Seed 000: Windows XP allowed 10 half-open connects; beyond the cap attempts wait in order (or fail).
+            if (Settings.HalfOpenFailFast)
+            {
+                Counters.HalfOpenRejected++;
+                return SocketError.WouldBlock;
+            }
+
+            Counters.HalfOpenQueued++;
+            Insert(connection);
+            connection.IsConnectQueued = true;
+            _connectQueue.Enqueue(connection);
+            return SocketError.Success;
+        }
+
+        Counters.ActiveOpens++;
         Insert(connection);
         connection.OpenActive(tuple, now);
         connection.ScheduleTimer();
         return SocketError.Success;
+    }
+
+    private readonly Queue<TcpConnection> _connectQueue = new();
+
+    /// <summary>Connections in SYN-SENT now (the half-open count of seed 000).</summary>
+    public int HalfOpenCount { get; private set; }
+
+    /// <summary>Connects waiting for a half-open slot.</summary>
+    public int QueuedConnects => _connectQueue.Count;
+
+    private void StartQueuedConnects(Instant now)
+    {
+        while (_connectQueue.Count > 0 && (Settings.HalfOpenLimit == 0 || HalfOpenCount < Settings.HalfOpenLimit))
+        {
+            TcpConnection next = _connectQueue.Dequeue();
+            if (!next.IsConnectQueued)
+            {
+                continue; // closed while it waited
+            }
+
+            next.IsConnectQueued = false;
+            Counters.ActiveOpens++;
+            next.OpenActive(next.Tuple, now);
+            next.ScheduleTimer();
+        }
     }
 
     private void Insert(TcpConnection connection)
@@ -328,277 +369,6 @@ public sealed class TcpLayer : IIPDispatcher
         {
             int segLen = payloadLength + (h.Has(TcpFlags.Syn) ? 1 : 0) + (h.Has(TcpFlags.Fin) ? 1 : 0);
             SendResetFor(tuple, new SeqNumber(0), h.SequenceNumber + segLen, ack: true, now);
-        }
-    }
-
-    /// <summary>RFC 9293 §3.10.7.2 LISTEN, with Linux's queue rules (seed 004 §1.4, §3.1).</summary>
-    private void OnListenerSegment(TcpListener listener, in TcpHeader h, FourTuple tuple, ReadOnlySpan<byte> payload, Instant now)
-    {
-        if (h.Has(TcpFlags.Rst))
-        {
-            return; // first: "An incoming RST should be ignored"
-        }
-
-        if (h.Has(TcpFlags.Ack))
-        {
-            if (!h.Has(TcpFlags.Syn) && Settings.SynCookies > 0 && TryCookieAck(listener, h, tuple, payload, now))
-            {
-                return;
-            }
-
-            // second: "Any acknowledgment is bad if it arrives on a connection still in the LISTEN state. An
-            // acceptable reset segment should be formed for any arriving ACK-bearing segment."
-            SendResetFor(tuple, h.AcknowledgmentNumber, default, ack: false, now);
-            return;
-        }
-
-        if (!h.Has(TcpFlags.Syn))
-        {
-            return;
-        }
-
-        if (listener.AcceptQueueFull)
-        {
-            // Linux tcp_conn_request: a SYN to a listener whose accept queue is full is dropped.
-            Counters.ListenOverflows++;
-            Counters.ListenDrops++;
-            return;
-        }
-
-        if (Settings.SynCookies == 2 || (listener.SynQueueFull && Settings.SynCookies == 1))
-        {
-            // RFC 4987 §3.6: answer without keeping state.
-            Counters.TCPReqQFullDoCookies++;
-            SendCookieSynAck(h, tuple, now);
-            return;
-        }
-
-        if (listener.SynQueueFull)
-        {
-            Counters.TCPReqQFullDrop++;
-            Counters.ListenDrops++;
-            return;
-        }
-
-        var connection = new TcpConnection(this);
-        connection.Tuple = tuple;
-        Insert(connection);
-        listener.AddHalfOpen(connection);
-        Counters.PassiveOpens++;
-        connection.OpenPassive(listener, h, tuple, now);
-        connection.ScheduleTimer();
-    }
-
-    private void SendCookieSynAck(in TcpHeader syn, FourTuple tuple, Instant now)
-    {
-        int mtuMss = Ip.MtuFor(tuple.RemoteAddress) - 40;
-        int mss = Math.Min(syn.Options.Mss ?? 536, mtuMss);
-        SeqNumber cookie = _cookies.Encode(tuple, syn.SequenceNumber, mss, now);
-        var header = new TcpHeader
-        {
-            SourcePort = tuple.LocalPort,
-            DestinationPort = tuple.RemotePort,
-            SequenceNumber = cookie,
-            AcknowledgmentNumber = syn.SequenceNumber + 1,
-            Flags = TcpFlags.Syn | TcpFlags.Ack,
-            Window = (ushort)Math.Min(65535, Settings.ReceiveBufferDefault / 2),
-            Options = new TcpOptions { Mss = (ushort)mtuMss },
-        };
-
-        if (!Ip.TryRentPacket(header.Length, out PacketBuffer? packet))
-        {
-            OutputNoBuffers++;
-            return;
-        }
-
-        packet!.Append(header.Length);
-        header.WriteTo(packet.Span, tuple.LocalAddress, tuple.RemoteAddress);
-        Counters.OutSegs++;
-        Counters.SyncookiesSent++;
-        Ip.Output(packet, tuple.LocalAddress, tuple.RemoteAddress, IPProtocol.Tcp, now);
-    }
-
-    /// <summary>An ACK to a listener: if it returns a valid cookie, the connection is rebuilt from it.</summary>
-    private bool TryCookieAck(TcpListener listener, in TcpHeader h, FourTuple tuple, ReadOnlySpan<byte> payload, Instant now)
-    {
-        if (h.Has(TcpFlags.Rst))
-        {
-            return false;
-        }
-
-        SeqNumber clientIsn = h.SequenceNumber - 1;
-        if (!_cookies.TryDecode(tuple, clientIsn, h.AcknowledgmentNumber - 1, now, out int mss))
-        {
-            Counters.SyncookiesFailed++;
-            return false;
-        }
-
-        Counters.SyncookiesRecv++;
-        if (listener.AcceptQueueFull)
-        {
-            Counters.ListenOverflows++;
-            Counters.ListenDrops++;
-            if (Settings.AbortOnOverflow)
-            {
-                SendResetFor(tuple, h.AcknowledgmentNumber, default, ack: false, now);
-            }
-
-            return true; // dropped: the client's retransmission will try again while the cookie lives
-        }
-
-        var connection = new TcpConnection(this) { Tuple = tuple };
-        Insert(connection);
-        Counters.PassiveOpens++;
-        connection.OpenFromCookie(listener, h, tuple, mss, now);
-        listener.AddEstablished(connection);
-        connection.IsOrphan = true;
-        if (payload.Length > 0 || h.Has(TcpFlags.Fin))
-        {
-            connection.OnSegment(h, payload, now);
-        }
-
-        connection.ScheduleTimer();
-        return true;
-    }
-
-    /// <summary>The final ACK of a passive open arrived: move the connection to the accept queue, or (full) drop
-    /// the ACK as Linux does, or reset with <see cref="TcpSettings.AbortOnOverflow"/>.</summary>
-    internal bool TryQueueForAccept(TcpConnection connection, Instant now)
-    {
-        TcpListener listener = connection.Listener!;
-        if (listener.AcceptQueueFull)
-        {
-            Counters.ListenOverflows++;
-            Counters.ListenDrops++;
-            if (Settings.AbortOnOverflow)
-            {
-                Counters.EmbryonicRsts++;
-                connection.Abort(SocketError.Success, null, sendReset: true, now);
-            }
-
-            return false;
-        }
-
-        listener.PromoteToAcceptQueue(connection);
-        connection.IsOrphan = true; // until accepted
-        return true;
-    }
-
-    internal void OnActiveEstablished(TcpConnection connection)
-    {
-    }
-
-    internal void OnStateChanged(TcpConnection connection, TcpState old, TcpState state, Instant now)
-    {
-        if (old == TcpState.SynReceived && state == TcpState.Established && connection.Listener is not null)
-        {
-            // accepted connections leave the SYN queue through PromoteToAcceptQueue
-        }
-
-        StateChanged?.Invoke(connection, old, state, now);
-    }
-
-    internal void OnConnectionError(TcpConnection connection, SocketError error, string? cause, Instant now) =>
-        ConnectionFailed?.Invoke(connection, error, cause, now);
-
-    // ---- output helpers ---------------------------------------------------------------------------------------------
-
-    /// <summary>Sends a reset that belongs to no connection (RFC 9293 §3.10.7.1 forms).</summary>
-    internal void SendResetFor(FourTuple tuple, SeqNumber seq, SeqNumber ackNumber, bool ack, Instant now)
-    {
-        var header = new TcpHeader
-        {
-            SourcePort = tuple.LocalPort,
-            DestinationPort = tuple.RemotePort,
-            SequenceNumber = seq,
-            AcknowledgmentNumber = ack ? ackNumber : default,
-            Flags = TcpFlags.Rst | (ack ? TcpFlags.Ack : 0),
-        };
-
-        if (!Ip.TryRentPacket(header.Length, out PacketBuffer? packet))
-        {
-            OutputNoBuffers++;
-            return;
-        }
-
-        packet!.Append(header.Length);
-        header.WriteTo(packet.Span, tuple.LocalAddress, tuple.RemoteAddress);
-        Counters.OutSegs++;
-        Counters.OutRsts++;
-        Ip.Output(packet, tuple.LocalAddress, tuple.RemoteAddress, IPProtocol.Tcp, now);
-    }
-
-    /// <summary>RFC 5961 §3.2/§4.2 challenge ACK, limited stack-wide per second (§7).</summary>
-    internal void SendChallengeAck(TcpConnection connection, Instant now)
-    {
-        long second = now.Microseconds / 1_000_000;
-        if (second != _challengeSecond)
-        {
-            _challengeSecond = second;
-            _challengeCount = 0;
-        }
-
-        if (_challengeCount >= Settings.ChallengeAckLimit)
-        {
-            Counters.TCPACKSkippedChallenge++;
-            return;
-        }
-
-        _challengeCount++;
-        Counters.TCPChallengeACK++;
-        connection.SendAck(now);
-    }
-
-    // ---- ICMP -------------------------------------------------------------------------------------------------------
-
-    /// <summary>RFC 1122 §4.2.3.9 and RFC 5927 §4.1: act on an ICMP error only when the quoted sequence number is
-    /// in flight. Port/protocol unreachable during connect refuses it (hard error); others are soft.</summary>
-    public void DeliverIcmpError(byte type, byte code, ushort nextHopMtu, IPv4Packet quoted, Instant now)
-    {
-        ReadOnlySpan<byte> payload = quoted.Payload;
-        if (payload.Length < 8)
-        {
-            return;
-        }
-
-        ushort localPort = (ushort)(payload[0] << 8 | payload[1]);
-        ushort remotePort = (ushort)(payload[2] << 8 | payload[3]);
-        var seq = new SeqNumber((uint)(payload[4] << 24 | payload[5] << 16 | payload[6] << 8 | payload[7]));
-        var tuple = new FourTuple(quoted.Source, localPort, quoted.Destination, remotePort);
-        if (!_connections.TryGetValue(tuple, out TcpConnection? connection))
-        {
-            return;
-        }
-
-        if (!(seq >= connection.SndUna && seq <= connection.SndNxt))
-        {
-            Counters.OutOfWindowIcmps++;
-            return;
-        }
-
-        if (type == IcmpV4Type.DestinationUnreachable && connection.State == TcpState.SynSent &&
-            code is IcmpV4UnreachableCode.Port or IcmpV4UnreachableCode.Protocol)
-        {
-            Counters.AttemptFails++;
-            connection.Fail(SocketError.ConnectionRefused,
-                $"connection refused: ICMP destination unreachable (code {code}) from {quoted.Destination}", now);
-        }
-    }
-
-    /// <summary>The earliest connection deadline is tracked by the timer wheel; nothing else here needs polling.</summary>
-    public void CheckInvariants()
-    {
-        foreach ((FourTuple tuple, TcpConnection c) in _connections)
-        {
-            if (c.Tuple != tuple)
-            {
-                throw new InvalidOperationException($"connection table key {tuple} holds {c.Tuple}");
-            }
-
-            if (c.SndUna > c.SndNxt)
-            {
-                throw new InvalidOperationException($"{c}: SND.UNA {c.SndUna} beyond SND.NXT {c.SndNxt}");
-            }
         }
     }
 }

@@ -110,9 +110,10 @@ public sealed class TcpSettings
     /// <summary>Caps every socket's send and receive buffer (Tor's ConstrainedSockets, seed 000); 0: no cap.</summary>
     public int ConstrainedSocketBuffer { get; set; }
 
-    /// <summary>Bytes of stack budget each established connection may always use, whatever others hold, so that
-    /// one greedy peer cannot starve the rest (seed 000).</summary>
-    public int PerConnectionReserve { get; set; } = 4096;
+    /// <summary>Socket buffers grow and shrink in chunks of this many bytes. Every established connection may always
+    /// hold one chunk of each buffer, even when the stack's budget is spent, so that one greedy peer cannot starve
+    /// the rest (seed 000): the per-connection reserve.</summary>
+    public int SocketChunkSize { get; set; } = 16384;
 
     /// <summary>FreeBSD's defaults, as its scripts and seed 004 §1.3.2 expect (75 s connect timeout).</summary>
     public static TcpSettings FreeBsd() => new()

@@ -258,7 +258,7 @@ public sealed class ReassemblerDropTests : FragmentTestBase
     public void Add_BudgetSpentForAPiece_DiscardsTheDatagram()
     {
         List<byte[]> fragments = FragmentsOf(Data(2960), 1500);
-        var budget = new MemoryBudget(PacketBufferPool.DefaultHeadroom + 1480 + 10);
+        var budget = new MemoryBudget(PacketBufferPool.DefaultHeadroom + 1480 + 10) { TransitReserve = 0 };
         var pool = new PacketBufferPool(budget);
         var reassembler = new Reassembler(pool, Reassembler.DefaultTimeout, Reassembler.DefaultMaxBytes, 64);
         Assert.Equal(ReassemblyOutcome.Pending, Add(reassembler, fragments[0]));
@@ -274,7 +274,7 @@ public sealed class ReassemblerDropTests : FragmentTestBase
     public void Add_BudgetSpentForTheWholeDatagram_DiscardsTheDatagram()
     {
         List<byte[]> fragments = FragmentsOf(Data(2960), 1500);
-        var budget = new MemoryBudget(2 * (PacketBufferPool.DefaultHeadroom + 1480) + 100);
+        var budget = new MemoryBudget(2 * (PacketBufferPool.DefaultHeadroom + 1480) + 100) { TransitReserve = 0 };
         var pool = new PacketBufferPool(budget);
         var reassembler = new Reassembler(pool, Reassembler.DefaultTimeout, Reassembler.DefaultMaxBytes, 64);
         Assert.Equal(ReassemblyOutcome.Pending, Add(reassembler, fragments[0]));

@@ -26,7 +26,7 @@ public class ReassemblyQueueTests
 
     private static (ReassemblyQueue Queue, MemoryBudget Budget) NewQueue(int maxRanges = 256, long limit = 1 << 24)
     {
-        var budget = new MemoryBudget(limit);
+        var budget = new MemoryBudget(limit) { TransitReserve = 0 };
         return (new ReassemblyQueue(budget, maxRanges), budget);
     }
 
@@ -293,7 +293,7 @@ public class ReassemblyQueueTests
         queue.Insert(rcvNxt, At(0), Copy(0, 100, 0));
         queue.Insert(rcvNxt, At(200), Copy(200, 50, 0));
 
-        var small = new MemoryBudget(32);
+        var small = new MemoryBudget(32) { TransitReserve = 0 };
         var destination = new ByteQueue(small, BudgetCause.ReceiveBuffer, chunkSize: 32);
         Assert.Equal(32, queue.Drain(rcvNxt, destination));
         rcvNxt += 32;

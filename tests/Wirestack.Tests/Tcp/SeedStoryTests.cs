@@ -123,6 +123,45 @@ public sealed class SeedStoryTests
     }
 
     [Fact]
+    [Trait("Seed", "004 §1.4, §3.1")]
+    public void Backlog_Overflow_WithoutCookies_ResetExplainsTheDroppedAck()
+    {
+        var serverOptions = new NetStackOptions();
+        serverOptions.Tcp.SynCookies = 0;
+        var (sim, clientHost, serverHost) = Net.TwoHosts(21, serverOptions: serverOptions);
+        using var listener = new NetSocket(serverHost, SocketType.Stream);
+        listener.Bind(new IPEndPoint(IPAddress.Any, 80));
+        listener.Listen(2); // holds 3 (Linux: backlog + 1); the SYN queue holds 2
+        var clients = new List<NetSocket>();
+        NetSocket Connect()
+        {
+            var c = new NetSocket(clientHost, SocketType.Stream) { Blocking = false };
+            c.Connect(IPv4Address.Parse("10.0.0.2"), 80);
+            clients.Add(c);
+            return c;
+        }
+
+        Connect();
+        sim.RunFor(TimeSpan.FromMilliseconds(100));
+        Connect();
+        sim.RunFor(TimeSpan.FromMilliseconds(100));
+        // Two SYNs at once find the accept queue with room (2 of 3); the first ACK fills it, the second is dropped.
+        Connect();
+        Connect();
+        sim.RunUntil(() => clients.All(c => c.Connection!.State == TcpState.Established), TimeSpan.FromSeconds(10));
+        foreach (NetSocket c in clients) c.Send("hello"u8, out _);
+        sim.RunUntil(() => clients.Any(c => c.Connection!.PendingError == SocketError.ConnectionReset), TimeSpan.FromSeconds(300));
+        NetSocket reset = clients.Single(c => c.Connection!.PendingError == SocketError.ConnectionReset);
+        Assert.Contains("accept queue was full", reset.ErrorCause);
+        Assert.True(serverHost.Counters.Tcp.ListenOverflows >= 1);
+        reset.Send("again"u8, out SocketError first);
+        reset.Send("again"u8, out SocketError second);
+        Assert.Equal(SocketError.ConnectionReset, first);  // the error once...
+        Assert.Equal(SocketError.Shutdown, second);        // ...then EPIPE, as Linux does
+        foreach (NetSocket c in clients) c.Dispose();
+    }
+
+    [Fact]
     [Trait("Seed", "004 §1.4")]
     public void Backlog_Overflow_AbortOnOverflowResetsAtOnce()
     {

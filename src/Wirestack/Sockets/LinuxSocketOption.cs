@@ -1,0 +1,19 @@
+namespace Wirestack.Sockets;
+
+/// <summary>Options Linux has and <see cref="System.Net.Sockets.SocketOptionName"/> does not (or names
+/// differently), with their Linux names.</summary>
+public enum LinuxSocketOption
+{
+    /// <summary>TCP_MAXSEG: the largest segment to send (bytes).</summary>
+    TcpMaxSegment,
+    /// <summary>TCP_SYNCNT: SYN retransmissions before connect gives up.</summary>
+    TcpSynCount,
+    /// <summary>TCP_USER_TIMEOUT (RFC 5482), milliseconds; 0 restores the default.</summary>
+    TcpUserTimeout,
+    /// <summary>TCP_KEEPIDLE, seconds.</summary>
+    TcpKeepIdle,
+    /// <summary>TCP_KEEPINTVL, seconds.</summary>
+    TcpKeepInterval,
+    /// <summary>TCP_KEEPCNT.</summary>
+    TcpKeepCount,
+}

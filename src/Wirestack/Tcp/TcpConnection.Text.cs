@@ -1,0 +1,198 @@
+// Segment text and FIN (RFC 9293 §3.10.7.4 seventh and eighth), the ACK policy (RFC 1122 §4.2.3.2, RFC 5681
+// §4.2) and TIME-WAIT (RFC 9293 §3.6.1, RFC 1337).
+using System.Net.Sockets;
+using Wirestack.Buffers;
+using Wirestack.Time;
+using Wirestack.Wire;
+
+namespace Wirestack.Tcp;
+
+public sealed partial class TcpConnection
+{
+    /// <summary>In-order and out-of-order data (RFC 9293 §3.10.7.4 seventh), trimmed to the window.</summary>
+    private void AcceptText(SeqNumber seq, ReadOnlySpan<byte> payload, Instant now)
+    {
+        _everHadData = true;
+        // Trim what is already received.
+        if (seq < _rcvNxt)
+        {
+            int skip = _rcvNxt - seq;
+            if (skip >= payload.Length)
+            {
+                SendAck(now);
+                return;
+            }
+
+            payload = payload[skip..];
+            seq = _rcvNxt;
+        }
+
+        // Trim what lies beyond the window we advertised.
+        int room = Math.Max(0, _rcvAdvertisedEdge - seq);
+        if (payload.Length > room)
+        {
+            payload = payload[..room];
+        }
+
+        if (payload.Length == 0)
+        {
+            _layer.Counters.TCPZeroWindowDrop++;
+            SendAck(now);
+            return;
+        }
+
+        if (seq == _rcvNxt)
+        {
+            _receiveQueue ??= new ByteQueue(_layer.Budget, BudgetCause.ReceiveBuffer, _layer.Settings.SocketChunkSize) { GuaranteeFirstChunk = true };
+            int accepted = _receiveQueue.Write(payload);
+            if (accepted < payload.Length)
+            {
+                _layer.Counters.TCPRcvQDrop++;
+            }
+
+            _rcvNxt += accepted;
+            bool filledHole = false;
+            if (_ooo is not null && !_ooo.IsEmpty)
+            {
+                int moved = _ooo.Drain(_rcvNxt, _receiveQueue);
+                _rcvNxt += moved;
+                filledHole = true;
+            }
+
+            if (_oooFin && _oooFinSeq == _rcvNxt)
+            {
+                _oooFin = false;
+                OnFin(now);
+                return;
+            }
+
+            Notify();
+            if (accepted == 0)
+            {
+                SendAck(now);
+                return;
+            }
+
+            ScheduleAck(accepted, filledHole, now);
+            return;
+        }
+
+        // Out of order: keep it (bounded) and send an immediate duplicate ACK with SACK blocks (RFC 5681 §4.2).
+        _ooo ??= new ReassemblyQueue(_layer.Budget);
+        long refusedBefore = _layer.Budget.FailuresFor(BudgetCause.ReceiveBuffer);
+        int rangesBefore = _ooo.RangeCount;
+        int stored = _ooo.Insert(_rcvNxt, seq, payload);
+        if (stored > 0)
+        {
+            _layer.Counters.TCPOFOQueue++;
+        }
+        else if (_layer.Budget.FailuresFor(BudgetCause.ReceiveBuffer) > refusedBefore || rangesBefore >= _ooo.MaxRanges)
+        {
+            _layer.Counters.TCPOFODrop++; // Linux: dropped for want of memory, not a duplicate
+        }
+
+        SendAck(now);
+    }
+
+    /// <summary>RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment, and otherwise
+    /// within the delayed-ACK time; at once when a hole was filled (RFC 5681 §4.2).</summary>
+    private void ScheduleAck(int bytes, bool filledHole, Instant now)
+    {
+        _unackedSegments += bytes >= Mss ? 2 : 1;
+        if (filledHole || _unackedSegments >= 3 || _quickAcks > 0)
+        {
+            if (_quickAcks > 0)
+            {
+                _quickAcks--;
+            }
+
+            SendAck(now);
+            return;
+        }
+
+        _delAckAt ??= now + _layer.Settings.DelayedAck;
+    }
+
+    private int _quickAcks = 16; // Linux starts in quick-ACK mode so slow start is not held back by delayed ACKs
+
+    /// <summary>RFC 9293 §3.10.7.4 eighth: the FIN is in order.</summary>
+    private void OnFin(Instant now)
+    {
+        _rcvNxt += 1;
+        _finReceived = true;
+        SendAck(now);
+        switch (State)
+        {
+            case TcpState.SynReceived:
+            case TcpState.Established:
+                SetState(TcpState.CloseWait, now);
+                break;
+            case TcpState.FinWait1:
+                if (_finSent && _sndUna > _finSeq)
+                {
+                    EnterTimeWait(now);
+                }
+                else
+                {
+                    SetState(TcpState.Closing, now);
+                }
+
+                break;
+            case TcpState.FinWait2:
+                EnterTimeWait(now);
+                break;
+            case TcpState.TimeWait:
+                _waitAt = now + _layer.Settings.TimeWait; // restart the 2 MSL timeout
+                break;
+        }
+
+        Notify();
+    }
+
+    private void EnterTimeWait(Instant now)
+    {
+        SetState(TcpState.TimeWait, now);
+        ReleaseBuffers(keepReceived: !IsOrphan); // data received before the FIN stays readable
+        _rtoAt = null;
+        _delAckAt = null;
+        _persistAt = null;
+        _keepAt = null;
+        _waitAt = now + _layer.Settings.TimeWait;
+        _layer.Counters.TW++;
+        Notify();
+        ScheduleTimer();
+    }
+
+    /// <summary>TIME-WAIT: a segment arrives (handled before the general rules: RFC 9293 §3.10.7.4 and RFC 1337).</summary>
+    internal void OnSegmentInTimeWait(in TcpHeader h, int payloadLength, Instant now)
+    {
+        if (h.Has(TcpFlags.Rst))
+        {
+            if (!_layer.Settings.Rfc1337 && h.SequenceNumber == _rcvNxt)
+            {
+                Fail(SocketError.Success, null, now);
+            }
+
+            return;
+        }
+
+        if (h.Has(TcpFlags.Fin))
+        {
+            // the peer did not see our ACK of its FIN: ACK again and restart 2 MSL
+            SendAck(now);
+            _waitAt = now + _layer.Settings.TimeWait;
+            ScheduleTimer();
+            return;
+        }
+
+        if (payloadLength > 0 || !h.Has(TcpFlags.Ack) || h.SequenceNumber != _rcvNxt)
+        {
+            SendAck(now);
+        }
+    }
+
+    /// <summary>Whether a SYN arriving in TIME-WAIT may start a new incarnation (RFC 6191 / RFC 9293 §3.6.1 note):
+    /// its sequence number is beyond the old connection's, or its timestamp is newer.</summary>
+    internal bool AcceptsNewIncarnation(in TcpHeader syn) =>
+        syn.SequenceNumber > _rcvNxt || (_tsEnabled && syn.Options.HasTimestamp && unchecked((int)(syn.Options.TsVal - _tsRecent)) > 0);
+}
