@@ -62,6 +62,7 @@ public static class Program
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(PingCommand.Create());
         root.Subcommands.Add(TransferCommand.Create());
+        root.Subcommands.Add(TunCommand.Create());
         return root;
     }
 
