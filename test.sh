@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 need=()
-for tool in tshark:tshark ip:iproute2 ncat:ncat curl:curl openssl:openssl python3:python3 iperf3:iperf3; do
+for tool in tshark:tshark ip:iproute2 ncat:ncat curl:curl openssl:openssl python3:python3 iperf3:iperf3 ping:iputils-ping; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then

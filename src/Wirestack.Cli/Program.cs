@@ -66,6 +66,7 @@ public static class Program
         root.Subcommands.Add(ScenarioCommand.Create());
         BenchCommand.Register(root);
         root.Subcommands.Add(SoakCommand.Create());
+        root.Subcommands.Add(TunCommand.Create());
         return root;
     }
 

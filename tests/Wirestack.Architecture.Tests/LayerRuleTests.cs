@@ -78,6 +78,48 @@ public sealed class LayerRuleTests
         Assert.True(offenders.Count == 0, string.Join(Environment.NewLine, offenders));
     }
 
+    /// <summary>Native code stays in one place: only Wirestack.Links.Linux declares P/Invoke or unsafe code, and
+    /// only its project allows unsafe blocks; it depends on the core and nothing above it.</summary>
+    [Fact]
+    public void NativeCalls_OnlyInWirestackLinksLinux()
+    {
+        var native = new Regex(@"\[(DllImport|LibraryImport)\b|\bstatic\s+(partial\s+)?extern\b|\bunsafe\b|delegate\s*\*\s*unmanaged");
+        string linux = Path.Combine(s_root, "src", "Wirestack.Links.Linux") + Path.DirectorySeparatorChar;
+        var offenders = new List<string>();
+        foreach (string top in new[] { "src", "bench", "tests" })
+        {
+            foreach (string file in Directory.EnumerateFiles(Path.Combine(s_root, top), "*.cs", SearchOption.AllDirectories))
+            {
+                if (file.StartsWith(linux, StringComparison.Ordinal) || file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ||
+                    file.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                foreach ((string line, int n) in File.ReadLines(file).Select((l, i) => (l, i + 1)))
+                {
+                    if (native.IsMatch(line.Split("//")[0]))
+                    {
+                        offenders.Add($"{Path.GetRelativePath(s_root, file)}:{n}: {line.Trim()}");
+                    }
+                }
+            }
+        }
+
+        Assert.True(offenders.Count == 0, "native code outside Wirestack.Links.Linux:" + Environment.NewLine + string.Join(Environment.NewLine, offenders));
+        var unsafeProjects = Directory.EnumerateFiles(s_root, "*.csproj", SearchOption.AllDirectories)
+            .Where(f => Regex.IsMatch(File.ReadAllText(f), @"<AllowUnsafeBlocks>\s*true", RegexOptions.IgnoreCase))
+            .Select(f => Path.GetFileName(f))
+            .ToList();
+        Assert.Equal(["Wirestack.Links.Linux.csproj"], unsafeProjects);
+
+        Assembly linuxAssembly = typeof(Wirestack.Links.Linux.TunDevice).Assembly;
+        Assert.All(linuxAssembly.GetReferencedAssemblies().Select(a => a.Name!).Where(n => n.StartsWith("Wirestack", StringComparison.Ordinal)),
+            name => Assert.Contains(name, new[] { "Wirestack", "Wirestack.Wire" }));
+        Assembly core = typeof(Wirestack.Stack.NetStack).Assembly;
+        Assert.DoesNotContain(core.GetReferencedAssemblies(), a => a.Name == "Wirestack.Links.Linux");
+    }
+
     private static IEnumerable<string> SourceFiles(string layer)
     {
         string dir = Path.Combine(s_root, "src", "Wirestack", layer);

@@ -19,6 +19,14 @@ public sealed class UsageTests
     [InlineData("--seed: 'x' is not a whole number", "demo", "--seed", "x")]
     [InlineData("unknown command or argument '--frob'", "ping", "--frob")]
     [InlineData("no command given", new string[0])]
+    [InlineData("give exactly one of --echo, --discard, --source BYTES, --http DIR, --https DIR", "tun", "serve", "--addr", "10.77.0.2/24", "--port", "5001")]
+    [InlineData("--https needs --cert FILE", "tun", "serve", "--addr", "10.77.0.2/24", "--port", "443", "--https", "site")]
+    [InlineData("--addr: '10.77.0.2' needs a prefix length", "tun", "serve", "--addr", "10.77.0.2", "--port", "5001", "--echo")]
+    [InlineData("--addr' is required", "tun", "serve", "--port", "5001", "--echo")]
+    [InlineData("--to: '10.77.0.1' is not IPv4-ADDRESS:PORT", "tun", "connect", "--addr", "10.77.0.2/24", "--to", "10.77.0.1", "--send", "1MB")]
+    [InlineData("give exactly one of --send BYTES, --get PATH", "tun", "connect", "--addr", "10.77.0.2/24", "--to", "10.77.0.1:80")]
+    [InlineData("--mtu: '70000' is out of range", "tun", "ping", "--addr", "10.77.0.2/24", "--to", "10.77.0.1", "--mtu", "70000")]
+    [InlineData("--async serves --echo, --discard and --source only", "tun", "serve", "--addr", "10.77.0.2/24", "--port", "80", "--http", "site", "--async")]
     public void BadArguments_ExitTwoWithOneLineError(string expected, params string[] args)
     {
         CliRun run = CliRun.Of(args);
