@@ -536,7 +536,16 @@ public sealed partial class TcpConnection : ITimerCallback
         }
     }
 
-    internal void Notify() => Observer?.OnEndpointChanged();
+    internal void Notify()
+    {
+        if (_deferNotify)
+        {
+            _notifyPending = true; // raised once the segment in hand is fully processed (OnSegment)
+            return;
+        }
+
+        Observer?.OnEndpointChanged();
+    }
 
     internal void SetState(TcpState state, Instant now)
     {
