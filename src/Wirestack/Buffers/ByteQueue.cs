@@ -4,7 +4,8 @@ namespace Wirestack.Buffers;
 
 /// <summary>
 /// A first-in first-out queue of bytes (a socket's send or receive buffer). The bytes live in fixed-size chunks
-/// rented from <see cref="ArrayPool{T}.Shared"/> only when data arrives; each chunk is charged to the stack's
+/// rented from the stack's <see cref="ByteArrayCache"/> (or <see cref="ArrayPool{T}.Shared"/> without one) only
+/// when data arrives; each chunk is charged to the stack's
 /// <see cref="MemoryBudget"/> when it is rented and released as soon as it is drained, so an empty queue holds no
 /// memory and no charge (DESIGN.md: "idle connections hold no buffer memory").
 /// </summary>
@@ -20,6 +21,7 @@ public sealed class ByteQueue
     private readonly MemoryBudget _budget;
     private readonly BudgetCause _cause;
     private readonly int _chunkSize;
+    private readonly ByteArrayCache? _arrays;
 
     // A ring of chunks: _chunks[(_firstChunk + i) % _chunks.Length] for i in [0, _chunkCount).
     private byte[]?[] _chunks = Array.Empty<byte[]?>();
@@ -33,13 +35,15 @@ public sealed class ByteQueue
     /// <param name="budget">The budget every chunk is charged to.</param>
     /// <param name="cause">The cause chunks are charged under (SendBuffer or ReceiveBuffer, usually).</param>
     /// <param name="chunkSize">Bytes per chunk. Defaults to 16 KiB.</param>
-    public ByteQueue(MemoryBudget budget, BudgetCause cause, int chunkSize = DefaultChunkSize)
+    /// <param name="arrays">The stack's free lists the chunks come from; <see cref="ArrayPool{T}.Shared"/> if null.</param>
+    public ByteQueue(MemoryBudget budget, BudgetCause cause, int chunkSize = DefaultChunkSize, ByteArrayCache? arrays = null)
     {
         ArgumentNullException.ThrowIfNull(budget);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunkSize);
         _budget = budget;
         _cause = cause;
         _chunkSize = chunkSize;
+        _arrays = arrays;
     }
 
     /// <summary>Bytes queued.</summary>
@@ -179,7 +183,7 @@ public sealed class ByteQueue
             GrowTable();
         }
 
-        _chunks[(_firstChunk + _chunkCount) % _chunks.Length] = ArrayPool<byte>.Shared.Rent(_chunkSize);
+        _chunks[(_firstChunk + _chunkCount) % _chunks.Length] = _arrays is null ? ArrayPool<byte>.Shared.Rent(_chunkSize) : _arrays.Rent(_chunkSize);
         _chunkCount++;
         _writeOffset = 0;
         return true;
@@ -199,7 +203,16 @@ public sealed class ByteQueue
 
     private void ReleaseFirstChunk()
     {
-        ArrayPool<byte>.Shared.Return(_chunks[_firstChunk]!);
+        byte[] chunk = _chunks[_firstChunk]!;
+        if (_arrays is null)
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+        else
+        {
+            _arrays.Return(chunk);
+        }
+
         _chunks[_firstChunk] = null;
         _firstChunk = (_firstChunk + 1) % _chunks.Length;
         _chunkCount--;

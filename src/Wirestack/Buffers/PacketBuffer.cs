@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 
 namespace Wirestack.Buffers;
@@ -140,8 +139,4 @@ public sealed class PacketBuffer : IDisposable
 
         _pool.Return(this);
     }
-
-    internal static byte[] RentArray(int size) => ArrayPool<byte>.Shared.Rent(size);
-
-    internal static void ReturnArray(byte[] array) => ArrayPool<byte>.Shared.Return(array);
 }

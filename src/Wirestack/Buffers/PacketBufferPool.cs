@@ -5,7 +5,8 @@ namespace Wirestack.Buffers;
 /// <summary>
 /// The stack's pool of packet buffers. Every buffer rented is charged to the stack's <see cref="MemoryBudget"/> for
 /// its full capacity; a spent budget makes <see cref="TryRent"/> fail (the caller drops and counts, or reports
-/// ENOBUFS). Buffer objects are reused, so renting allocates nothing on the steady path.
+/// ENOBUFS). Buffer objects and their arrays are reused (<see cref="ByteArrayCache"/>), so renting allocates
+/// nothing on the steady path.
 /// Not thread-safe: used under the stack's lock, like all protocol state.
 /// </summary>
 public sealed class PacketBufferPool
@@ -16,11 +17,15 @@ public sealed class PacketBufferPool
 
     private readonly Stack<PacketBuffer> _free = new();
 
-    public PacketBufferPool(MemoryBudget budget, int headroom = DefaultHeadroom)
+    public PacketBufferPool(MemoryBudget budget, int headroom = DefaultHeadroom, ByteArrayCache? arrays = null)
     {
         Budget = budget;
         Headroom = headroom;
+        Arrays = arrays ?? new ByteArrayCache();
     }
+
+    /// <summary>Where the buffers' arrays come from and go back to (the stack's own free lists).</summary>
+    public ByteArrayCache Arrays { get; }
 
     public MemoryBudget Budget { get; }
 
@@ -40,7 +45,7 @@ public sealed class PacketBufferPool
         }
 
         buffer = _free.Count > 0 ? _free.Pop() : new PacketBuffer(this);
-        buffer.Attach(PacketBuffer.RentArray(size), Headroom, cause, size);
+        buffer.Attach(Arrays.Rent(size), Headroom, cause, size);
         LeasedCount++;
         return true;
     }
@@ -48,7 +53,7 @@ public sealed class PacketBufferPool
     internal void Return(PacketBuffer buffer)
     {
         byte[] array = buffer.Detach(out BudgetCause cause, out int charged);
-        PacketBuffer.ReturnArray(array);
+        Arrays.Return(array);
         Budget.Release(charged, cause);
         LeasedCount--;
         if (_free.Count < 1024)

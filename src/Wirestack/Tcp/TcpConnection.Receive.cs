@@ -12,22 +12,40 @@ public sealed partial class TcpConnection
     private Instant _lastReceived;
     private bool _oooFin;
     private SeqNumber _oooFinSeq;
+    private bool _deferNotify;
+    private bool _notifyPending;
 
     /// <summary>A segment for this connection. <paramref name="payload"/> is lent for the call.</summary>
     internal void OnSegment(in TcpHeader h, ReadOnlySpan<byte> payload, Instant now)
     {
         _lastReceived = now;
         _keepProbes = 0;
-        if (State == TcpState.SynSent)
+        // The socket hears of what this segment changed only once all of it is processed: a send parked on a full
+        // buffer and moved on by the ACK that frees room must also see that ACK's window (RFC 9293 §3.10.7.4,
+        // SND.WND is updated after SND.UNA), and new data must not be read before the FIN behind it is noted.
+        _deferNotify = true;
+        try
         {
-            OnSegmentSynSent(h, payload, now);
+            if (State == TcpState.SynSent)
+            {
+                OnSegmentSynSent(h, payload, now);
+            }
+            else
+            {
+                OnSegmentSynchronized(h, payload, now);
+            }
         }
-        else
+        finally
         {
-            OnSegmentSynchronized(h, payload, now);
+            _deferNotify = false;
         }
 
         ScheduleTimer();
+        if (_notifyPending)
+        {
+            _notifyPending = false;
+            Notify();
+        }
     }
 
     /// <summary>RFC 9293 §3.10.7.3, SYN-SENT.</summary>

@@ -310,7 +310,7 @@ public sealed partial class TcpConnection : ITimerCallback
             return 0;
         }
 
-        _sendQueue ??= new ByteQueue(_layer.Budget, BudgetCause.SendBuffer, _layer.Settings.SocketChunkSize) { GuaranteeFirstChunk = true };
+        _sendQueue ??= new ByteQueue(_layer.Budget, BudgetCause.SendBuffer, _layer.Settings.SocketChunkSize, _layer.Ip.Pool.Arrays) { GuaranteeFirstChunk = true };
         int accepted = _sendQueue.Write(data[..room]);
         if (accepted == 0)
         {
@@ -536,7 +536,16 @@ public sealed partial class TcpConnection : ITimerCallback
         }
     }
 
-    internal void Notify() => Observer?.OnEndpointChanged();
+    internal void Notify()
+    {
+        if (_deferNotify)
+        {
+            _notifyPending = true; // raised once the segment in hand is fully processed (OnSegment)
+            return;
+        }
+
+        Observer?.OnEndpointChanged();
+    }
 
     internal void SetState(TcpState state, Instant now)
     {

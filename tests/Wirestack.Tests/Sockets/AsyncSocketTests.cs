@@ -117,6 +117,37 @@ public sealed class AsyncSocketTests
     }
 
     [Fact]
+    public void SendAsync_ParkedWhileThePeerWindowIsClosed_NeverSendsBeyondTheWindowTheAckOpens()
+    {
+        // A parked send resumes from the ACK that frees send-buffer room. It must see that ACK's window too: a send
+        // moved on in the middle of the ACK's processing would still use the old window and put data beyond what
+        // the receiver offered (dropped there as TCPZeroWindowDrop or trimmed, then retransmitted).
+        var (sim, client, server) = Net.TwoHosts(607);
+        using NetSocket listener = Listen(server);
+        byte[] data = new byte[400_000];
+        new Random(607).NextBytes(data);
+        using var socket = new NetSocket(client, SocketType.Stream);
+        NetSocket peer = sim.Run(async () =>
+        {
+            await socket.ConnectAsync(Net.ServerHttp);
+            NetSocket accepted = await listener.AcceptAsync();
+            accepted.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReceiveBuffer, 4096);
+            return accepted;
+        }, TimeSpan.FromSeconds(10));
+
+        ValueTask<int> sending = socket.SendAsync(data);
+        sim.RunFor(TimeSpan.FromSeconds(5)); // the receiver reads nothing: its window closes, the send parks
+        Assert.False(sending.IsCompleted);
+        byte[] received = sim.Run(() => Peer.ReceiveExactlyAsync(peer, data.Length), TimeSpan.FromSeconds(120));
+        Assert.True(sending.IsCompletedSuccessfully);
+        Assert.Equal(data.Length, sim.Run(() => sending.AsTask(), TimeSpan.FromSeconds(1)));
+        Assert.Equal(data, received);
+        peer.Dispose();
+        Assert.Equal(0, server.Counters.Tcp.TCPZeroWindowDrop);
+        Assert.Equal(0, client.Counters.Tcp.RetransSegs);
+    }
+
+    [Fact]
     public void Udp_ReceiveAsync_GetsTheDatagram()
     {
         var (sim, client, server) = Net.TwoHosts(607);
