@@ -87,13 +87,11 @@ public sealed partial class KernelClientTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Stack bug (reported, not fixed here): an async send parked for buffer space is moved on inline, under the
-    /// lock, from the readiness notification that OnNewAck raises before ProcessAck has taken the ACK's window; the
-    /// segments it sends use the old window against the new SND.UNA and land beyond the kernel's window (the kernel
-    /// drops them: TcpExtBeyondWindow), to be recovered by retransmission. The default (blocking) server is not
-    /// affected; --async is.
+    /// An async send parked for buffer space is moved on inline when an ACK frees space. It once ran before the stack
+    /// had taken that ACK's window, so its segments used the old window against the new SND.UNA and landed beyond the
+    /// kernel's window (the kernel drops them: TcpExtBeyondWindow). The kernel must count none.
     /// </summary>
-    [InteropFact("ncat", KnownBug = " async send progressed inside OnNewAck before the send window update; segments beyond the peer's window (reported)")]
+    [InteropFact("ncat")]
     public void Serve_AsyncSource_NoSegmentBeyondTheKernelsWindow()
     {
         using var ns = Netns.Create(output);

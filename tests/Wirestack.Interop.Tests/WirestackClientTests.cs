@@ -52,13 +52,11 @@ public sealed class WirestackClientTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Stack bug (reported, not fixed here): on an active open Wirestack scales the window of the peer's SYN-ACK
-    /// by the peer's window scale (RFC 7323 §2.2: a SYN's window is never scaled), so its largest-window figure is
-    /// 65483 &lt;&lt; 10 = 64 MiB; sender SWS avoidance then never lets a segment shorter than the MSS go
-    /// (len ≥ max window / 2), and with no override timer nothing ever does. At MTU 65535 the MSS (65483) is
-    /// larger than the window Linux offers a new connection (64512): the transfer stalls after the first 64 KiB.
+    /// At MTU 65535 the MSS (65483) is larger than the window Linux offers a new connection (64512). This stalled after
+    /// the first 64 KiB while the stack scaled the window of the peer's SYN-ACK (RFC 7323 §2.2) and had nothing to send
+    /// a window smaller than the MSS (RFC 1122 §4.2.3.4); see KernelInteropReproTests in Wirestack.Tests.
     /// </summary>
-    [InteropFact("ncat", KnownBug = " SYN-ACK window scaled on active open + no SWS override timer; bulk send stalls at MTU 65535 (reported)")]
+    [InteropFact("ncat")]
     public void Connect_Mtu65535_BulkSendToNcatListener()
     {
         using var ns = Netns.Create(output);

@@ -7,18 +7,15 @@ using Wirestack.Wire;
 namespace Wirestack.Tests.Tcp;
 
 /// <summary>
-/// Segment-level reproductions of stack bugs found by the TUN interop suite against Linux (tests/Wirestack.Interop.Tests).
-/// Skipped until fixed (stack code is not changed on the branch that found them); remove the Skip to see them fail.
+/// Segment-level reproductions of stack bugs found by the TUN interop suite against Linux (tests/Wirestack.Interop.Tests),
+/// kept as regression tests: each was seen failing on the stack the interop branch (h-tun) started from; main's TCP
+/// fixes since then make them pass.
 /// </summary>
 public sealed class KernelInteropReproTests
 {
-    private const string SynAckScaled = "stack bug (reported from h-tun): on an active open the SYN-ACK's window is scaled by the peer's window scale";
-    private const string RtoBlockedBySws = "stack bug (reported from h-tun, after merging main): go-back-N after an RTO will not retransmit a hole shorter than the MSS that ends at a SACKed block (sender SWS check in SendOne)";
-    private const string NoSwsOverride = "stack bug (reported from h-tun): no override timer for sender SWS avoidance; a window smaller than the MSS and half the largest window is never used";
-
     /// <summary>RFC 7323 §2.2: "The window field in a segment where the SYN bit is set (i.e., a <SYN> or <SYN,ACK>)
     /// MUST NOT be scaled." Linux answers a SYN with window 65483 and wscale 10 (and more in the options).</summary>
-    [Fact(Skip = SynAckScaled)]
+    [Fact]
     [Trait("Rfc", "7323 §2.2")]
     public void ActiveOpen_SynAckWindow_IsNotScaled()
     {
@@ -41,7 +38,7 @@ public sealed class KernelInteropReproTests
     /// segment to the hole (952 bytes, not the last data queued) and then applies sender SWS avoidance to it, which
     /// refuses; the RTO backs off and fires again, and nothing is ever retransmitted. Seen as the StackDriver stress
     /// test timing out (ETIMEDOUT on receive) once main's "go-back-N skips SACKed data" met h-tun.</summary>
-    [Fact(Skip = RtoBlockedBySws)]
+    [Fact]
     [Trait("Rfc", "6298 §5.4")]
     public void Rto_RetransmitsAShortHoleBeforeSackedData()
     {
@@ -71,7 +68,7 @@ public sealed class KernelInteropReproTests
     /// window, but "an override timeout [of 0.1 to 1.0 s] SHOULD be used" so that it is sent in the end (Linux sends
     /// what fits from its probe timer). Here the peer opens a 1000-byte window (below the 1460 MSS and below half its
     /// earlier 65535 window) with nothing in flight: Wirestack never sends again.</summary>
-    [Fact(Skip = NoSwsOverride)]
+    [Fact]
     [Trait("Rfc", "1122 §4.2.3.4")]
     public void SmallWindowBelowMss_NothingInFlight_DataStillGoesOutAfterTheOverrideTimeout()
     {
@@ -91,5 +88,33 @@ public sealed class KernelInteropReproTests
 
         Assert.Contains(peer.Sent(), s => s.PayloadLength > 0); // Linux: 1000 bytes from the probe timer
         Assert.True(socket.Connection!.SendQueued > 100_000);
+    }
+
+    /// <summary>RFC 9293 §3.8.6.2.1: the sender never sends beyond SND.UNA + SND.WND. An async send parked for
+    /// buffer space is moved on inline when an ACK frees space; it must see that ACK's window, not the one before it.
+    /// Against Linux (the interop suite's --async source) the segments sent past a window that had just shrunk were
+    /// counted by the kernel as TcpExtBeyondWindow and dropped.</summary>
+    [Fact]
+    [Trait("Rfc", "9293 §3.8.6.2.1")]
+    public void AsyncSendWokenByAnAck_StaysInsideTheWindowThatAckOffers()
+    {
+        var peer = new TcpPeer();
+        NetSocket socket = peer.Establish(window: 65535);
+        Assert.Equal(SocketError.Success, socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.SendBuffer, 16_384));
+        ValueTask<int> sending = socket.SendAsync(new byte[200_000]);
+        Assert.False(sending.IsCompleted); // parked: the send buffer is full
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(1));
+        var flight = peer.Sent().Where(s => s.PayloadLength > 0).ToList();
+        Assert.NotEmpty(flight);
+        SeqNumber end = flight.Max(s => s.Header.SequenceNumber + s.PayloadLength);
+
+        // The peer takes all of it, but its reader is slow: the window shrinks to two segments.
+        peer.Send(TcpFlags.Ack, end, window: 2920);
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(1));
+
+        var after = peer.Sent().Where(s => s.PayloadLength > 0).ToList();
+        Assert.NotEmpty(after); // the woken send did go on
+        Assert.All(after, s => Assert.True(s.Header.SequenceNumber + s.PayloadLength <= end + 2920,
+            $"segment {s.Header.SequenceNumber.Value}+{s.PayloadLength} beyond the right edge {(end + 2920).Value}"));
     }
 }
