@@ -25,8 +25,8 @@ public sealed partial class KernelViewTests(ITestOutputHelper output)
         Assert.Contains("Connection refused", ncat.Stderr);
         Assert.Equal("ConnectionRefusedError 111", python.Stdout.Trim());
         ProcessResult stopped = server.Terminate(TimeSpan.FromSeconds(15));
-        Assert.Matches(@"OutRsts\s+[2-9]", stopped.Stdout);
         output.WriteLine(stopped.Stdout);
+        Assert.True(Counter(stopped.Stdout, "OutRsts") >= 2, "OutRsts < 2");
     }
 
     [InteropFact("python3")]
@@ -60,8 +60,8 @@ public sealed partial class KernelViewTests(ITestOutputHelper output)
         Assert.True(python.ExitCode == 0, python.ToString());
         Assert.Equal(["c1 connected", "c2 connected"], python.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Take(2));
         Assert.Matches("c3 timeout after 3\\.[0-9] s", python.Stdout);
-        Assert.Matches(@"ListenOverflows\s+[1-9]", stopped.Stdout);
-        Assert.Matches(@"ListenDrops\s+[1-9]", stopped.Stdout);
+        Assert.True(Counter(stopped.Stdout, "ListenOverflows") >= 1, "no ListenOverflows");
+        Assert.True(Counter(stopped.Stdout, "ListenDrops") >= 1, "no ListenDrops");
         Assert.Matches(@"(?m)^\s*tcp\s+LISTEN\s+2\s+1\s+10\.77\.0\.2:7000", stopped.Stdout);
     }
 
@@ -91,16 +91,17 @@ public sealed partial class KernelViewTests(ITestOutputHelper output)
             print(subprocess.run(['ss', '-Htn', 'dst', '{{Netns.WirestackAddress}}'], capture_output=True, text=True).stdout)
             """);
 
+        ProcessResult stopped = server.Terminate(TimeSpan.FromSeconds(15));
+        output.WriteLine(python.Stdout);
+        output.WriteLine(stopped.Stdout);
         Assert.True(python.ExitCode == 0, python.ToString());
         Assert.Contains("connected 4", python.Stdout);
         List<string> rows = python.Stdout.Split('\n').Where(l => l.StartsWith("ESTAB", StringComparison.Ordinal)).ToList();
         Assert.Equal(4, rows.Count);
         Assert.Equal(2, rows.Count(r => Regex.IsMatch(r, @"^ESTAB\s+0\s+0\s")));  // in the accept queue: data acknowledged
         Assert.Equal(2, rows.Count(r => Regex.IsMatch(r, @"^ESTAB\s+0\s+5\s")));  // ACK dropped: "hello" never acknowledged
-        ProcessResult stopped = server.Terminate(TimeSpan.FromSeconds(15));
-        Assert.Matches(@"ListenOverflows\s+[2-9]", stopped.Stdout);
-        output.WriteLine(python.Stdout);
-        output.WriteLine(stopped.Stdout);
+        // At least the two dropped third ACKs, then each retransmission of "hello" that finds the queue still full.
+        Assert.True(Counter(stopped.Stdout, "ListenOverflows") >= 2, "ListenOverflows < 2");
     }
 
     [InteropTheory("tshark", "ncat", "curl")]
@@ -127,17 +128,16 @@ public sealed partial class KernelViewTests(ITestOutputHelper output)
         using (Proc ncat = ns.Start("sh", "-c", $"exec ncat -l --recv-only {Netns.KernelAddress} 6001 > /dev/null"))
         {
             WirestackClientTests.WaitForListener(ns, 6001);
-            // Less than one segment: at MTU 65535 a bulk send from Wirestack to ncat stalls (stack bug, see
-            // WirestackClientTests.Connect_Mtu65535_BulkSendToNcatListener); the handshake is what is checked here.
             using Proc connect = ns.StartWirestack("connect", "--dev", "tun0", "--addr", Netns.WirestackCidr, "--to", $"{Netns.KernelAddress}:6001",
-                "--send", "20000", "--mtu", mtu.ToString(CultureInfo.InvariantCulture), "--timeout", "30s");
+                "--send", "300000", "--mtu", mtu.ToString(CultureInfo.InvariantCulture), "--timeout", "30s");
             ProcessResult sent = connect.WaitForExit(TimeSpan.FromSeconds(60));
             Assert.True(sent.ExitCode == 0, sent.ToString());
             ProcessResult listener = ncat.WaitForExit(TimeSpan.FromSeconds(15));
             Assert.True(listener.ExitCode == 0, listener.ToString());
         }
 
-        Thread.Sleep(500);
+        // Both peers are done (Wirestack's connect waits for its FIN to be acknowledged): every packet has been
+        // through tun0, and tshark writes what it captured when it is stopped.
         tshark.Terminate(TimeSpan.FromSeconds(15));
         Assert.True(File.Exists(capture), "tshark wrote no capture");
 
@@ -167,6 +167,13 @@ public sealed partial class KernelViewTests(ITestOutputHelper output)
         List<string[]> windowExceeded = Fields(capture, "tcp.analysis.retransmission || tcp.analysis.lost_segment || tcp.analysis.out_of_order", "frame.number");
         output.WriteLine($"{segments.Count} Wirestack segments after the handshakes, all with timestamps; 0 bad checksums or malformed; " +
             $"{windowExceeded.Count} flagged retransmission/lost/out-of-order by tshark");
+    }
+
+    /// <summary>A counter from --stats output (netstat -s style: name, spaces, value); 0 when it is left out (zero).</summary>
+    private static long Counter(string stats, string name)
+    {
+        Match m = Regex.Match(stats, $@"(?m)^\s*{Regex.Escape(name)}\s+(\d+)\s*$");
+        return m.Success ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
     }
 
     private static List<string[]> Fields(string capture, string filter, params string[] fields)
