@@ -70,10 +70,16 @@ public static class Program
         return root;
     }
 
+    /// <summary>"wirestack", "wirestack ping", "wirestack tun serve": the command as typed, subcommands included.</summary>
     private static string CommandPath(ParseResult parsed)
     {
-        Command command = parsed.CommandResult.Command;
-        return command is RootCommand ? "wirestack" : "wirestack " + command.Name;
+        var names = new List<string>();
+        for (SymbolResult? result = parsed.CommandResult; result is CommandResult { Command: not RootCommand } command; result = result.Parent)
+        {
+            names.Insert(0, command.Command.Name);
+        }
+
+        return string.Join(' ', names.Prepend("wirestack"));
     }
 
     /// <summary>The error that says most: an unknown word before "a command is required".</summary>

@@ -398,11 +398,26 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
         PacketArrived?.Invoke();
     }
 
-    private static void ValidateName(string name)
+    /// <summary>Whether <paramref name="name"/> can name a Linux interface (1 to 15 printable ASCII characters, no
+    /// '/', ':' or spaces); <paramref name="error"/> says why not.</summary>
+    public static bool IsValidName(string name, [NotNullWhen(false)] out string? error)
     {
+        ArgumentNullException.ThrowIfNull(name);
         if (name.Length is 0 or >= LibC.IFNAMSIZ || name.Any(c => c is <= ' ' or '/' or ':' or > '~'))
         {
-            throw new ArgumentException($"'{name}' is not a valid interface name (1 to {LibC.IFNAMSIZ - 1} printable ASCII characters, no '/', ':' or spaces)", nameof(name));
+            error = $"'{name}' is not a valid interface name (1 to {LibC.IFNAMSIZ - 1} printable ASCII characters, no '/', ':' or spaces)";
+            return false;
+        }
+
+        error = null;
+        return true;
+    }
+
+    private static void ValidateName(string name)
+    {
+        if (!IsValidName(name, out string? error))
+        {
+            throw new ArgumentException(error, nameof(name));
         }
     }
 }

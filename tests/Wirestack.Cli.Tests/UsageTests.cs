@@ -26,6 +26,8 @@ public sealed class UsageTests
     [InlineData("--to: '10.77.0.1' is not IPv4-ADDRESS:PORT", "tun", "connect", "--addr", "10.77.0.2/24", "--to", "10.77.0.1", "--send", "1MB")]
     [InlineData("give exactly one of --send BYTES, --get PATH", "tun", "connect", "--addr", "10.77.0.2/24", "--to", "10.77.0.1:80")]
     [InlineData("--mtu: '70000' is out of range", "tun", "ping", "--addr", "10.77.0.2/24", "--to", "10.77.0.1", "--mtu", "70000")]
+    [InlineData("wirestack tun serve: --dev: 'this-name-is-too-long' is not a valid interface name", "tun", "serve", "--dev", "this-name-is-too-long", "--addr", "10.77.0.2/24", "--port", "7", "--echo")]
+    [InlineData("wirestack tun ping: --dev: 'a/b' is not a valid interface name", "tun", "ping", "--dev", "a/b", "--addr", "10.77.0.2/24", "--to", "10.77.0.1")]
     [InlineData("--async serves --echo, --discard and --source only", "tun", "serve", "--addr", "10.77.0.2/24", "--port", "80", "--http", "site", "--async")]
     public void BadArguments_ExitTwoWithOneLineError(string expected, params string[] args)
     {

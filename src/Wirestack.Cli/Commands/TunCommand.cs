@@ -27,7 +27,7 @@ internal static class TunCommand
         Option<int?> Seed, Option<int> Ring)
     {
         public static Common Make() => new(
-            new Option<string>("--dev") { Description = "TUN device to open, created if it does not exist. Defaults to tun0.", HelpName = "NAME", DefaultValueFactory = _ => "tun0" },
+            new Option<string>("--dev") { Description = "TUN device to open, created if it does not exist. Defaults to tun0.", HelpName = "NAME", DefaultValueFactory = _ => "tun0", CustomParser = ParseDev },
             Cidr("--addr", "Wirestack's address and prefix on the device: 10.77.0.2/24 (the kernel side's address is set with ip addr add)."),
             new Option<int?>("--mtu") { Description = "Set the device's MTU (68 to 65535). Defaults to the MTU the device has (1500 when new).", HelpName = "M", CustomParser = ParseMtu },
             new Option<bool>("--stats") { Description = "On exit, print the counters (netstat -s style) and the TCP socket table (ss style)." },
@@ -230,6 +230,12 @@ internal static class TunCommand
             return IPv4Cidr.TryParse(text, out IPv4Cidr cidr, out string? error) ? cidr : Error<IPv4Cidr>(r, $"{name}: {error}");
         },
     };
+
+    private static string ParseDev(ArgumentResult r)
+    {
+        string name = r.Tokens.Single().Value;
+        return TunDevice.IsValidName(name, out string? error) ? name : Error<string>(r, $"--dev: {error}");
+    }
 
     private static int? ParseMtu(ArgumentResult r) =>
         Units.TryParseMtu(r.Tokens.Single().Value, out int mtu, out string? error) ? mtu : Error<int?>(r, $"--mtu: {error}");
