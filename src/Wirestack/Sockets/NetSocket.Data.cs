@@ -27,28 +27,9 @@ public sealed partial class NetSocket
         lock (_stack.SyncRoot)
         {
             ThrowIfClosed();
-            if (_udp is not null)
+            if (TrySendWithoutTcp(data, out int sent, out error) || _tcp is null)
             {
-                if (!_udp.IsConnected)
-                {
-                    error = SocketError.NotConnected;
-                    return 0;
-                }
-
-                error = _stack.Udp.SendTo(_udp, _udp.RemoteAddress, _udp.RemotePort, data, Now);
-                return error == SocketError.Success ? data.Length : 0;
-            }
-
-            if (_tcp is null)
-            {
-                error = SocketError.NotConnected;
-                return 0;
-            }
-
-            if (_tcp.State is TcpState.Closed && _tcp.PendingError == SocketError.Success)
-            {
-                error = _tcp.FinReceived ? SocketError.Shutdown : SocketError.NotConnected;
-                return 0;
+                return sent;
             }
 
             int total = 0;
@@ -200,5 +181,34 @@ public sealed partial class NetSocket
         udp.TryDequeue(buffer, out _, out int copied, out address, out port);
         error = SocketError.Success;
         return copied;
+    }
+
+    /// <summary>What a send decides before TCP queues anything: a UDP datagram on a connected socket goes out whole,
+    /// and a socket with no connection (never connected, or closed without an error to report) fails. Returns false
+    /// when the TCP connection is to take the data.</summary>
+    private bool TrySendWithoutTcp(ReadOnlySpan<byte> data, out int sent, out SocketError error)
+    {
+        sent = 0;
+        if (_udp is not null)
+        {
+            error = _udp.IsConnected ? _stack.Udp.SendTo(_udp, _udp.RemoteAddress, _udp.RemotePort, data, Now) : SocketError.NotConnected;
+            sent = error == SocketError.Success ? data.Length : 0;
+            return true;
+        }
+
+        if (_tcp is null)
+        {
+            error = SocketError.NotConnected;
+            return true;
+        }
+
+        if (_tcp.State is TcpState.Closed && _tcp.PendingError == SocketError.Success)
+        {
+            error = _tcp.FinReceived ? SocketError.Shutdown : SocketError.NotConnected;
+            return true;
+        }
+
+        error = SocketError.Success;
+        return false;
     }
 }
