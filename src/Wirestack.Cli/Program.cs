@@ -92,7 +92,8 @@ public static class Program
 
         if (parsed.CommandResult.Command is RootCommand && parsed.Errors.Count == 1 && !parsed.CommandResult.Children.Any())
         {
-            return "a command is required: demo, ping or transfer (see 'wirestack --help')";
+            IEnumerable<string> names = parsed.RootCommandResult.Command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name);
+            return $"a command is required: {string.Join(", ", names)} (see 'wirestack --help')";
         }
 
         return OneLine(parsed.Errors[0].Message);

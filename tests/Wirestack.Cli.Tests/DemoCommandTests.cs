@@ -30,6 +30,33 @@ public sealed class DemoCommandTests
     }
 
     [Fact]
+    public void Demo_Json_HttpsExchangeAnswered200OverTls13WithTheWholeBody()
+    {
+        using var pcap = new TempFile("demo.pcap");
+
+        CliRun run = CliRun.Of("demo", "--json", "--pcap", pcap.Path);
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        JsonElement http = run.Json().GetProperty("http");
+        Assert.Equal(200, http.GetProperty("status").GetInt32());
+        Assert.Equal("Tls13", http.GetProperty("tls").GetString());
+        Assert.Equal(256 * 1024, http.GetProperty("bytes").GetInt64());
+        Assert.True(http.GetProperty("verified").GetBoolean());
+    }
+
+    [Fact]
+    public void Demo_Text_NarratesTheHttpsExchange()
+    {
+        using var pcap = new TempFile("demo.pcap");
+
+        CliRun run = CliRun.Of("demo", "--pcap", pcap.Path);
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Contains("GET https://server.wirestack/payload  →  HTTP/1.1 200, Tls13, 262,144 bytes", run.Stdout);
+        Assert.Contains("The body is byte for byte what the endpoint served.", run.Stdout);
+    }
+
+    [Fact]
     public void Demo_Json_StoriesCarryErrnoAndTheStacksExplanation()
     {
         using var pcap = new TempFile("demo.pcap");

@@ -20,7 +20,8 @@ internal static class DemoCommand
         Option<bool> json = CliOptions.Json();
         var command = new Command("demo", "A guided tour: ping, UDP echo, a TCP transfer over a lossy wire and two failing connects " +
             "between simulated hosts, narrated in virtual time, with the counters that tell it and a pcap of every packet; " +
-            "it ends with two stories from the scenario library.")
+            "then two stories from the scenario library, and an ASP.NET Core endpoint answering HttpClient over HTTPS (TLS 1.3) " +
+            "across a lossy wire, in real time.")
         {
             seed, pcap, json,
         };
@@ -44,6 +45,7 @@ internal static class DemoCommand
         script.Run();
         script.PrintCounters();
         script.RunScenarios();
+        script.RunHttps();
         long packets = capture.Finish();
         wall.Stop();
 
@@ -129,6 +131,13 @@ internal static class DemoCommand
             ["stories"] = stories,
             ["counters"] = JsonOutput.Counters(script.Sim.Hosts),
             ["scenarios"] = Scenarios(script),
+            ["http"] = new JsonObject
+            {
+                ["status"] = script.Https?.StatusCode ?? 0,
+                ["tls"] = script.Https?.TlsProtocol.ToString() ?? "None",
+                ["bytes"] = script.Https?.BytesReceived ?? 0,
+                ["verified"] = script.Https?.BodyVerified ?? false,
+            },
             ["pcap"] = pcap,
         };
     }

@@ -10,7 +10,7 @@ using Wirestack.Wire;
 namespace Wirestack.Cli.Scenarios;
 
 /// <summary>
-/// One TCP bulk transfer in a simulation: the receiver listens and drains on readiness (<see cref="HashingDrain"/>),
+/// One TCP bulk transfer in a simulation: the receiver listens and drains on readiness (<see cref="SocketDrain"/>),
 /// the sender connects, does blocking sends of seeded random bytes, then shuts down its side; both sides hash what
 /// they saw. Every step is reported through <see cref="Narrate"/> with the virtual time it happened at.
 /// </summary>
@@ -95,7 +95,7 @@ internal sealed class BulkTransfer
     /// <summary>Sends, shuts down the sending side, waits for the receiver to read the FIN, then closes both.</summary>
     private void Transfer(NetSocket client, NetSocket server, long bytes, int payloadSeed, RunState run)
     {
-        using var drain = new HashingDrain(_sim, server);
+        using var drain = new SocketDrain(_sim, server);
         run.Drain = drain;
         Say($"{_sender.Name} sends {Units.FormatBytes(bytes)} of random data, then closes its side (FIN)");
         if (!SendAll(client, bytes, payloadSeed, run.Result))
@@ -183,6 +183,6 @@ internal sealed class BulkTransfer
 
         public long RetransmitsBefore { get; } = retransmitsBefore;
 
-        public HashingDrain? Drain { get; set; }
+        public SocketDrain? Drain { get; set; }
     }
 }

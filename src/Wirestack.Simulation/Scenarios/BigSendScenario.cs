@@ -44,7 +44,7 @@ public sealed class BigSendScenario : IScenario
             using var socket = new NetSocket(kyu, SocketType.Stream);
             socket.Connect(new IPEndPoint(IPAddress.Parse("192.168.0.5"), 2022));
             using NetSocket accepted = ncat.Accept();
-            using var drain = new ScenarioDrain(run.Sim, accepted);
+            using var drain = new SocketDrain(run.Sim, accepted);
             int calls = 0;
             bool short_ = false;
             for (int offset = 0; offset < data.Length; offset += chunk)
@@ -88,7 +88,7 @@ public sealed class BigSendScenario : IScenario
             using var nc = new NetSocket(linux, SocketType.Stream);
             nc.Connect(new IPEndPoint(IPAddress.Parse("192.168.0.73"), 114));
             nc.Send("big\n"u8);
-            using var drain = new ScenarioDrain(run.Sim, nc);
+            using var drain = new SocketDrain(run.Sim, nc);
             run.RunUntil(() => drain.Finished, TimeSpan.FromSeconds(60));
             bool ok = drain.Error == SocketError.Success && drain.BytesReceived == data.Length && drain.Digest.AsSpan().SequenceEqual(digest);
             if (ok)

@@ -52,14 +52,14 @@ public sealed class EnobufsScenario : IScenario
         originListener.ReadinessChanged += _ => run.Sim.Post(() => state.AcceptAtOrigin(originListener));
 
         // The users: FastUsers read as data comes; the rest connect, then do not read for a while.
-        var clients = new List<(NetSocket Socket, ScenarioDrain Drain, bool Fast)>();
+        var clients = new List<(NetSocket Socket, SocketDrain Drain, bool Fast)>();
         for (int i = 0; i < Users; i++)
         {
             var socket = new NetSocket(users, SocketType.Stream) { Blocking = false };
             socket.Connection!.SetReceiveBufferSize(2048); // a small window: what the relay forwards waits in the relay
             socket.Connect(new IPv4Address(10, 0, 0, 2), 9001);
             bool fast = i % (Users / FastUsers) == 0;
-            clients.Add((socket, new ScenarioDrain(run.Sim, socket, paused: !fast), fast));
+            clients.Add((socket, new SocketDrain(run.Sim, socket, paused: !fast), fast));
         }
 
         run.Note(users, $"{Users} users connect to the relay; each is relayed to the origin, which sends it {BytesPerUser / 1024} KiB");

@@ -48,7 +48,7 @@ public sealed class RingOverflowScenario : IScenario
         client.Connect(IPv4Address(10, 0, 0, 2), 5001);
         run.RunUntil(() => listener.Listener!.AcceptQueueLength > 0, TimeSpan.FromSeconds(1));
         using NetSocket server = listener.Accept();
-        using var drain = new ScenarioDrain(run.Sim, server);
+        using var drain = new SocketDrain(run.Sim, server);
         run.Trace(sender, "sender", client.Connection!, e => e.Kind is "recovery" or "timeout");
         run.Note(sender, $"sends {TransferBytes / (1024 * 1024)} MiB as fast as the windows allow (no rate limit: a whole flight leaves at once)");
 

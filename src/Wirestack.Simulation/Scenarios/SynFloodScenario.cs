@@ -44,12 +44,12 @@ public sealed class SynFloodScenario : IScenario
         using var listener = new NetSocket(server, SocketType.Stream) { Blocking = false };
         listener.Bind(new IPEndPoint(IPAddress.Any, 80));
         listener.Listen(Backlog);
-        var accepted = new List<(NetSocket Socket, ScenarioDrain Drain)>();
+        var accepted = new List<(NetSocket Socket, SocketDrain Drain)>();
         listener.ReadinessChanged += _ => run.Sim.Post(() =>
         {
             while (listener.Accept(out SocketError _) is { } s)
             {
-                accepted.Add((s, new ScenarioDrain(run.Sim, s)));
+                accepted.Add((s, new SocketDrain(run.Sim, s)));
             }
         });
         run.Note(server, $"listens on port 80 (backlog {Backlog}: its SYN queue holds {Backlog} half-open connections; tcp_syncookies = 1)");

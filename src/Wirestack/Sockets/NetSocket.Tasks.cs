@@ -403,28 +403,9 @@ public sealed partial class NetSocket
 
     private int SendNow(ReadOnlySpan<byte> data, out SocketError error)
     {
-        if (_udp is not null)
+        if (TrySendWithoutTcp(data, out int sent, out error) || _tcp is null)
         {
-            if (!_udp.IsConnected)
-            {
-                error = SocketError.NotConnected;
-                return 0;
-            }
-
-            error = _stack.Udp.SendTo(_udp, _udp.RemoteAddress, _udp.RemotePort, data, Now);
-            return error == SocketError.Success ? data.Length : 0;
-        }
-
-        if (_tcp is null)
-        {
-            error = SocketError.NotConnected;
-            return 0;
-        }
-
-        if (_tcp.State is TcpState.Closed && _tcp.PendingError == SocketError.Success)
-        {
-            error = _tcp.FinReceived ? SocketError.Shutdown : SocketError.NotConnected;
-            return 0;
+            return sent;
         }
 
         return _tcp.Send(data, Now, out error);

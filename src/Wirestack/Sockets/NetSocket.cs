@@ -267,14 +267,16 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
         IStackWaiter waiter = _stack.Waiter ?? throw new InvalidOperationException(
             $"stack '{_stack.Name}' has no driver: a blocking call needs a StackDriver (real time) or a Simulator (virtual time)");
         Instant? deadline = timeout is { } t ? Now + t : null;
-        if (waiter.WaitUntil(condition, deadline))
+        // A Close on another thread ends the wait (like Socket.Dispose in .NET): the caller gets OperationAborted.
+        bool met = waiter.WaitUntil(() => _closed || condition(), deadline);
+        if (_closed)
         {
-            error = SocketError.Success;
-            return true;
+            error = SocketError.OperationAborted;
+            return false;
         }
 
-        error = SocketError.TimedOut;
-        return false;
+        error = met ? SocketError.Success : SocketError.TimedOut;
+        return met;
     }
 
     // ---- connect ----------------------------------------------------------------------------------------------------
@@ -369,196 +371,6 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
         {
             return GetPendingErrorUnlocked();
         }
-    }
-
-    // ---- data -------------------------------------------------------------------------------------------------------
-
-    public int Send(ReadOnlySpan<byte> data)
-    {
-        int n = Send(data, out SocketError error);
-        return error == SocketError.Success ? n : throw Error(error);
-    }
-
-    /// <summary>send(). Blocking: every byte is queued before it returns (waiting for buffer space as the peer
-    /// acknowledges), never a silent truncation (seed 002). Non-blocking: the count accepted, or WouldBlock.</summary>
-    public int Send(ReadOnlySpan<byte> data, out SocketError error)
-    {
-        lock (_stack.SyncRoot)
-        {
-            ThrowIfClosed();
-            if (_udp is not null)
-            {
-                if (!_udp.IsConnected)
-                {
-                    error = SocketError.NotConnected;
-                    return 0;
-                }
-
-                error = _stack.Udp.SendTo(_udp, _udp.RemoteAddress, _udp.RemotePort, data, Now);
-                return error == SocketError.Success ? data.Length : 0;
-            }
-
-            if (_tcp is null)
-            {
-                error = SocketError.NotConnected;
-                return 0;
-            }
-
-            if (_tcp.State is TcpState.Closed && _tcp.PendingError == SocketError.Success)
-            {
-                error = _tcp.FinReceived ? SocketError.Shutdown : SocketError.NotConnected;
-                return 0;
-            }
-
-            int total = 0;
-            while (true)
-            {
-                int n = _tcp.Send(data[total..], Now, out error);
-                total += n;
-                TcpConnection connection = _tcp;
-                if (error == SocketError.NoBufferSpaceAvailable && Blocking)
-                {
-                    // seed 000: a blocking send waits for the stack's budget to come back instead of failing
-                    var budget = _stack.Budget;
-                    int chunk = _stack.Tcp.Settings.SocketChunkSize;
-                    if (!WaitFor(() => budget.CanCharge(chunk, Wirestack.Buffers.BudgetCause.SendBuffer) || connection.PendingError != SocketError.Success || !connection.IsConnected,
-                            SendTimeout, out SocketError budgetWait))
-                    {
-                        error = budgetWait == SocketError.TimedOut ? SocketError.NoBufferSpaceAvailable : budgetWait;
-                        break;
-                    }
-
-                    continue;
-                }
-
-                if (total == data.Length || (error != SocketError.Success && error != SocketError.WouldBlock))
-                {
-                    break;
-                }
-
-                if (!Blocking)
-                {
-                    break;
-                }
-
-                if (!WaitFor(() => connection.CanWrite || connection.SendSpace > 0, SendTimeout, out SocketError waitError))
-                {
-                    error = waitError;
-                    break;
-                }
-            }
-
-            if (total > 0 && error is SocketError.WouldBlock or SocketError.TimedOut)
-            {
-                error = SocketError.Success; // a partial send reports its count
-            }
-            else if (total > 0 && error != SocketError.Success)
-            {
-                // bytes were queued before the failure: report them; the error surfaces on the next call
-                error = SocketError.Success;
-            }
-
-            return total;
-        }
-    }
-
-    public int Receive(Span<byte> buffer)
-    {
-        int n = Receive(buffer, out SocketError error);
-        return error == SocketError.Success ? n : throw Error(error);
-    }
-
-    /// <summary>recv(): returns 0 at end of stream.</summary>
-    public int Receive(Span<byte> buffer, out SocketError error)
-    {
-        lock (_stack.SyncRoot)
-        {
-            ThrowIfClosed();
-            if (_udp is not null)
-            {
-                return ReceiveFromCore(buffer, out _, out _, out error);
-            }
-
-            if (_tcp is null)
-            {
-                error = SocketError.NotConnected;
-                return 0;
-            }
-
-            TcpConnection connection = _tcp;
-            if (connection.State == TcpState.Closed && connection.PendingError == SocketError.Success && !connection.FinReceived &&
-                connection.ReceiveQueued == 0 && connection.Tuple.RemotePort == 0)
-            {
-                error = SocketError.NotConnected;
-                return 0;
-            }
-
-            if (!WaitFor(() => connection.CanRead, ReceiveTimeout, out error))
-            {
-                return 0;
-            }
-
-            return connection.Receive(buffer, Now, out error);
-        }
-    }
-
-    public int SendTo(ReadOnlySpan<byte> data, IPEndPoint remote)
-    {
-        SocketError error = SendTo(data, ToV4(remote.Address), (ushort)remote.Port);
-        return error == SocketError.Success ? data.Length : throw Error(error);
-    }
-
-    public SocketError SendTo(ReadOnlySpan<byte> data, IPv4Address address, ushort port)
-    {
-        lock (_stack.SyncRoot)
-        {
-            ThrowIfClosed();
-            if (_udp is null)
-            {
-                return SocketError.OperationNotSupported;
-            }
-
-            return _stack.Udp.SendTo(_udp, address, port, data, Now);
-        }
-    }
-
-    /// <summary>recvfrom(): one datagram (truncated to the buffer, as recvfrom does); its sender.</summary>
-    public int ReceiveFrom(Span<byte> buffer, out IPv4Address address, out ushort port, out SocketError error)
-    {
-        lock (_stack.SyncRoot)
-        {
-            ThrowIfClosed();
-            return ReceiveFromCore(buffer, out address, out port, out error);
-        }
-    }
-
-    private int ReceiveFromCore(Span<byte> buffer, out IPv4Address address, out ushort port, out SocketError error)
-    {
-        address = default;
-        port = 0;
-        if (_udp is null)
-        {
-            error = SocketError.OperationNotSupported;
-            return 0;
-        }
-
-        UdpEndpoint udp = _udp;
-        if (!WaitFor(() => udp.QueuedDatagrams > 0 || udp.PendingError != SocketError.Success, ReceiveTimeout, out error))
-        {
-            return 0;
-        }
-
-        if (udp.PendingError != SocketError.Success)
-        {
-            // seed 004 §3.2 / RFC 1122 §4.1.3.3: an ICMP error on a connected UDP socket surfaces on the next call
-            error = udp.PendingError;
-            udp.PendingError = SocketError.Success;
-            return 0;
-        }
-
-        udp.TryDequeue(buffer, out _, out int copied, out address, out port);
-        error = SocketError.Success;
-        return copied;
     }
 
     // ---- shutdown / close -----------------------------------------------------------------------------------------

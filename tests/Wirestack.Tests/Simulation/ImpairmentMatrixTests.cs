@@ -54,12 +54,12 @@ public sealed class ImpairmentMatrixTests
             using NetSocket server = listener.Accept();
             client.Connection!.SetBufferSizesUnclamped(4 << 20, 4 << 20);
             server.Connection!.SetBufferSizesUnclamped(4 << 20, 4 << 20);
-            var reader = new Drain(sim, server);
+            var reader = new SocketDrain(sim, server);
             Assert.Equal(data.Length, client.Send(data));
             client.Close();
             sim.RunUntil(() => reader.Finished, TimeSpan.FromSeconds(3600));
             Assert.Equal(SocketError.Success, reader.Error);
-            Assert.Equal(SHA256.HashData(data), SHA256.HashData(reader.Received.ToArray()));
+            Assert.Equal(SHA256.HashData(data), reader.Digest);
         }
 
         // After the close handshake and TIME-WAIT, neither stack holds any buffer.

@@ -70,12 +70,12 @@ public sealed class EndToEndTests
         using var client = new NetSocket(a, SocketType.Stream);
         client.Connect(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("10.0.0.2"), 80));
         using NetSocket server = listener.Accept();
-        var reader = new Wirestack.Tests.Support.Drain(sim, server);
+        var reader = new SocketDrain(sim, server);
         byte[] data = new byte[200_000];
         new Random(5).NextBytes(data);
         Assert.Equal(data.Length, client.Send(data));
         client.Shutdown(SocketShutdown.Send);
         sim.RunUntil(() => reader.Finished, TimeSpan.FromSeconds(10));
-        Assert.Equal(SHA256.HashData(data), SHA256.HashData(reader.Received.ToArray()));
+        Assert.Equal(SHA256.HashData(data), reader.Digest);
     }
 }

@@ -2,14 +2,15 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Wirestack.Sockets;
 
-namespace Wirestack.Simulation.Scenarios;
+namespace Wirestack.Simulation;
 
 /// <summary>
 /// Reads a socket as an event loop would: each readiness change posts a non-blocking drain to the simulator, so a
 /// blocking writer on another host makes progress while this side consumes. Counts and hashes (SHA-256) what
-/// arrives; <see cref="Paused"/> stops reading (a reader that has stopped) until it is cleared.
+/// arrives; <see cref="Paused"/> stops reading (a reader that has stopped) until it is cleared. Used by scenarios,
+/// the CLI's transfers and tests alike.
 /// </summary>
-internal sealed class ScenarioDrain : IDisposable
+public sealed class SocketDrain : IDisposable
 {
     private readonly Simulator _sim;
     private readonly NetSocket _socket;
@@ -20,7 +21,11 @@ internal sealed class ScenarioDrain : IDisposable
     private bool _paused;
     private bool _disposed;
 
-    public ScenarioDrain(Simulator sim, NetSocket socket, int readSize = 64 * 1024, bool paused = false)
+    /// <param name="sim">The simulator whose context runs the reads.</param>
+    /// <param name="socket">The socket to read; it is made non-blocking.</param>
+    /// <param name="readSize">Bytes asked for per receive call.</param>
+    /// <param name="paused">Start without reading.</param>
+    public SocketDrain(Simulator sim, NetSocket socket, int readSize = 64 * 1024, bool paused = false)
     {
         _sim = sim;
         _socket = socket;
