@@ -33,7 +33,14 @@ public sealed class AsyncAllocationTests(ITestOutputHelper output)
             byte[] message = new byte[MessageSize];
             byte[] buffer = new byte[MessageSize];
             await PingPongAsync(socket, message, buffer, Warmup);
-            long allocated = await PingPongAsync(socket, message, buffer, Rounds + 1);
+            // The least of three measurements: a collection started by another test's thread can add an allocation
+            // context (~8 KiB) to one reading; an allocation per operation would show in all three.
+            long allocated = long.MaxValue;
+            for (int attempt = 0; attempt < 3 && allocated > 0; attempt++)
+            {
+                allocated = Math.Min(allocated, await PingPongAsync(socket, message, buffer, Rounds + 1));
+            }
+
             socket.Shutdown(SocketShutdown.Send);
             await echo;
             return allocated;
@@ -62,7 +69,12 @@ public sealed class AsyncAllocationTests(ITestOutputHelper output)
             byte[] message = new byte[MessageSize];
             byte[] buffer = new byte[MessageSize];
             await StreamPingPongAsync(stream, message, buffer, Warmup);
-            long allocated = await StreamPingPongAsync(stream, message, buffer, Rounds + 1);
+            long allocated = long.MaxValue;
+            for (int attempt = 0; attempt < 3 && allocated > 0; attempt++)
+            {
+                allocated = Math.Min(allocated, await StreamPingPongAsync(stream, message, buffer, Rounds + 1));
+            }
+
             socket.Shutdown(SocketShutdown.Send);
             await echo;
             return allocated;
