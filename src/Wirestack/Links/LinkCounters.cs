@@ -14,6 +14,9 @@ public sealed class LinkCounters
     /// <summary>Receive FIFO overruns (<c>rx_fifo_errors</c>); the ring counts its overflows here too.</summary>
     public long RxFifoErrors;
 
+    /// <summary>Packets of a protocol the stack does not handle, dropped (<c>rx_nohandler</c>): IPv6 on a raw-IP link.</summary>
+    public long RxNoHandler;
+
     /// <summary>Packets the device refused to send (over MTU, link down).</summary>
     public long TxDropped;
 
@@ -28,6 +31,7 @@ public sealed class LinkCounters
         ["tx_bytes"] = TxBytes,
         ["rx_missed_errors"] = RxMissed,
         ["rx_fifo_errors"] = RxFifoErrors,
+        ["rx_nohandler"] = RxNoHandler,
         ["tx_dropped"] = TxDropped,
         ["tx_queue_drops"] = TxQueueDrops,
     };

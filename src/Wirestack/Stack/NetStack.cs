@@ -108,6 +108,15 @@ public sealed class NetStack
             while (budget-- > 0 && iface.Device.TryReceive(now, out PacketBuffer? packet))
             {
                 worked = true;
+                if (packet.Length > 0 && packet.Span[0] >> 4 == 6)
+                {
+                    // An IPv6 packet (a kernel's router solicitation on a TUN device): this stack has no IPv6, so it
+                    // is dropped as Linux drops a protocol nothing handles (rx_nohandler), not as a bad IPv4 header.
+                    iface.Device.Counters.RxNoHandler++;
+                    packet.Dispose();
+                    continue;
+                }
+
                 Ip.Input(iface, packet, now);
             }
 
