@@ -132,12 +132,29 @@ public sealed class MalformedHeaderTests
 
     [Fact]
     [Trait("Rfc", "791 §3.1")]
-    public void IPv4_VersionSix_IsAHeaderError()
+    public void IPv4_VersionSix_IsDroppedAsAProtocolNothingHandles()
     {
+        // On a raw-IP link the version nibble says which protocol a packet is; this stack has no IPv6.
         var (peer, socket) = Established();
         SeqNumber rcvNxt = socket.Connection!.RcvNxt;
         byte[] d = Datagram(peer, Segment(peer, TcpFlags.Ack | TcpFlags.Psh, payload: s_evil));
         d[0] = 0x65;
+        RawPacket.FixHeaderChecksum(d);
+
+        Inject(peer, d);
+
+        Assert.Equal(1, peer.Harness.Link.Counters.RxNoHandler);
+        AssertUntouched(peer, socket, rcvNxt);
+    }
+
+    [Fact]
+    [Trait("Rfc", "791 §3.1")]
+    public void IPv4_VersionFive_IsAHeaderError()
+    {
+        var (peer, socket) = Established();
+        SeqNumber rcvNxt = socket.Connection!.RcvNxt;
+        byte[] d = Datagram(peer, Segment(peer, TcpFlags.Ack | TcpFlags.Psh, payload: s_evil));
+        d[0] = 0x55;
         RawPacket.FixHeaderChecksum(d);
 
         Inject(peer, d);
