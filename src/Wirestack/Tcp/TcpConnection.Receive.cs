@@ -271,9 +271,10 @@ public sealed partial class TcpConnection
 
         SeqNumber last = seq + (segLen - 1);
         // The third case (a segment spanning the whole window) only when it really starts before RCV.NXT: a
-        // sequence number half the space away must not wrap into it (found by the fuzzer).
+        // sequence number exactly 2^31 away is both "before" and "after" RCV.NXT in signed comparison (RFC 9293
+        // §3.4 comparisons hold only under 2^31), so the distance is taken unsigned (found by the fuzzer).
         return seq.InRange(_rcvNxt, _rcvNxt + wnd) || last.InRange(_rcvNxt, _rcvNxt + wnd) ||
-               (seq < _rcvNxt && (_rcvNxt - seq) < segLen && last >= _rcvNxt + wnd);
+               (seq < _rcvNxt && unchecked(_rcvNxt.Value - seq.Value) < (uint)segLen && last >= _rcvNxt + wnd);
     }
 
     private void OnReset(in TcpHeader h, Instant now)

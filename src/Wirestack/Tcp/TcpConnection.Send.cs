@@ -265,7 +265,8 @@ public sealed partial class TcpConnection
 
         if (avail > 0)
         {
-            int len = Math.Min(Math.Min(Math.Min(Mss, avail), usable), sackLimit);
+            int mss = SegmentMss();
+            int len = Math.Min(Math.Min(Math.Min(mss, avail), usable), sackLimit);
             if (len <= 0)
             {
                 return false;
@@ -275,7 +276,7 @@ public sealed partial class TcpConnection
             bool isLast = len == avail;
             // Nagle and SWS avoidance govern new data only: a retransmission (go-back-N after a timeout, possibly a
             // hole smaller than a segment between SACKed blocks) always goes.
-            if (len < Mss && _sndNxt >= _sndMax)
+            if (len < mss && _sndNxt >= _sndMax)
             {
                 // RFC 9293 §3.7.4 Nagle (MUST-... as in RFC 1122 §4.2.3.4): hold a small segment while data is unacknowledged.
                 bool nagleOk = NoDelay || !inFlight || _sndNxt < _sndMax;
@@ -306,6 +307,21 @@ public sealed partial class TcpConnection
         }
 
         return false;
+    }
+
+    /// <summary>The payload a data segment sent now may carry: <see cref="Mss"/> less the SACK blocks the segment
+    /// will carry (RFC 9293 §3.7.1: the options a segment carries reduce its data; Linux tcp_current_mss subtracts
+    /// the SACK option of tcp_established_options). Without this, a segment with SACK blocks exceeds the MTU and is
+    /// fragmented.</summary>
+    private int SegmentMss()
+    {
+        if (!_sackEnabled)
+        {
+            return Mss;
+        }
+
+        int blocks = Math.Min((_hasDsack ? 1 : 0) + (_ooo?.RangeCount ?? 0), _tsEnabled ? 3 : 4);
+        return blocks == 0 ? Mss : Math.Max(1, Mss - (4 + 8 * blocks));
     }
 
     /// <summary>Sends [seq, seq+len) from the send queue, optionally with FIN, and advances SND.NXT/SND.MAX.</summary>
