@@ -147,7 +147,7 @@ public sealed class ScriptTests
             +0 bind(3, ..., ...) = 0
             +0 listen(3, 1) = 0
             +0 < S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>
-            +0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 700 ecr 100,nop,wscale 6>
+            +0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 700 ecr 100,nop,wscale 7>
             +0 < . 1:1(0) ack 1 win 512 <nop,nop,TS val 101 ecr 700>
             +0 accept(3, ..., ...) = 4
             +0 < . 1:1(0) ack 1 win 512 <nop,nop,TS val 102 ecr 999>

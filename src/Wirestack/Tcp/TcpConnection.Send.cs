@@ -134,11 +134,22 @@ public sealed partial class TcpConnection
         Congestion?.OnMssChanged(Mss);
     }
 
+    /// <summary>RFC 7323 §2.3: the shift is chosen once, for the largest window this connection may ever offer.
+    /// Linux tcp_select_initial_window sizes it for max(tcp_rmem[2], rmem_max) (the buffer autotuning may grow to),
+    /// clamped by the window clamp, which is tcp_full_space (half the buffer) when the user fixed SO_RCVBUF before
+    /// connect() or listen(): rcv_wscale = ilog2(space) - 15, the smallest shift that fits space in 16 bits, at most 14.
+    /// </summary>
     private int ChooseReceiveScale()
     {
-        int space = Math.Max(ReceiveLimit, _layer.Settings.ReceiveBufferMax / 2);
+        TcpSettings settings = _layer.Settings;
+        long space = Math.Max(Math.Max((long)ReceiveLimit, settings.ReceiveBufferMax), settings.CoreReceiveBufferMax);
+        if (_userSetReceiveBuffer)
+        {
+            space = Math.Min(space, ReceiveLimit); // SOCK_RCVBUF_LOCK: window_clamp = tcp_full_space(sk)
+        }
+
         int scale = 0;
-        while (scale < TcpOptions.MaxWindowScale && (65535 << scale) < space)
+        while (scale < TcpOptions.MaxWindowScale && (space >> scale) > 65535)
         {
             scale++;
         }
@@ -522,7 +533,9 @@ public sealed partial class TcpConnection
         }
 
         int advertised = Math.Max(0, _rcvAdvertisedEdge - _rcvNxt);
-        int free = ReceiveWindowAvailable();
+        // What can be advertised: the window field says at most 65535 << RCV.WIND.SHIFT (RFC 7323 §2.3), so a
+        // buffer larger than that opens nothing new (Linux tcp_cleanup_rbuf compares the windows it can select).
+        int free = (int)Math.Min(ReceiveWindowAvailable(), (long)65535 << _rcvScale);
         if (free - advertised >= Math.Min(ReceiveLimit / 2, Mss) && (advertised < Mss || free >= 2 * advertised))
         {
             SendAck(now);

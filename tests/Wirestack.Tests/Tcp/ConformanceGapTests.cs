@@ -1,0 +1,179 @@
+using System.Net.Sockets;
+using Wirestack.Sockets;
+using Wirestack.Stack;
+using Wirestack.Tcp;
+using Wirestack.Tests.Support;
+using Wirestack.Wire;
+
+namespace Wirestack.Tests.Tcp;
+
+/// <summary>Differences from Linux that the packetdrill corpus found (tests/Wirestack.Conformance.Tests), each pinned
+/// down here at the segment level.</summary>
+public sealed class ConformanceGapTests
+{
+    private static NetStackOptions WithReceiveMax(int tcpRmemMax)
+    {
+        var options = new NetStackOptions();
+        options.Tcp.ReceiveBufferMax = tcpRmemMax;
+        return options;
+    }
+
+    /// <summary>Starts a non-blocking connect and returns the SYN the stack sent.</summary>
+    private static TcpHeader ConnectAndTakeSyn(TcpPeer peer, Action<NetSocket>? beforeConnect = null)
+    {
+        var socket = new NetSocket(peer.Stack, SocketType.Stream) { Blocking = false };
+        beforeConnect?.Invoke(socket);
+        Assert.Equal(SocketError.InProgress, socket.Connect(TcpPeer.RemoteAddress, peer.RemotePort));
+        TcpHeader syn = peer.ExpectOne();
+        Assert.Equal(TcpFlags.Syn, syn.Flags);
+        return syn;
+    }
+
+    // ---- window scale (RFC 7323 §2.3, Linux tcp_select_initial_window) -----------------------------------------------
+
+    [Theory]
+    [Trait("Rfc", "7323 §2.3")]
+    [InlineData(6291456, 7)]    // Linux's default tcp_rmem[2], 6 MiB
+    [InlineData(15728640, 8)]   // packetdrill's defaults.sh, 15 MiB
+    [InlineData(3145728, 6)]    // a 2013 test machine: 3 MiB
+    [InlineData(100000, 2)]     // below rmem_max (212992): rmem_max decides
+    public void Syn_WindowScale_FitsTheLargestBufferIn16Bits(int tcpRmemMax, int expectedScale)
+    {
+        var peer = new TcpPeer(WithReceiveMax(tcpRmemMax));
+
+        TcpHeader syn = ConnectAndTakeSyn(peer);
+
+        // ilog2(max(tcp_rmem[2], rmem_max)) - 15: the smallest shift that brings the buffer under 65536.
+        Assert.Equal((byte?)expectedScale, syn.Options.WindowScale);
+    }
+
+    [Fact]
+    [Trait("Rfc", "7323 §2.3")]
+    public void Syn_WindowScale_AfterSoRcvBuf_IsSizedForThatBuffer()
+    {
+        var peer = new TcpPeer(WithReceiveMax(15728640));
+
+        // SO_RCVBUF 256000 (doubled to 512000, half of it window): Linux clamps the window to tcp_full_space, 256000,
+        // and 256000 >> 2 fits 16 bits.
+        TcpHeader syn = ConnectAndTakeSyn(peer, s => s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReceiveBuffer, 256000));
+
+        Assert.Equal((byte?)2, syn.Options.WindowScale);
+    }
+
+    [Fact]
+    [Trait("Rfc", "7323 §2.3")]
+    public void SynAck_WindowScale_FollowsTheSameRule()
+    {
+        var peer = new TcpPeer(WithReceiveMax(15728640)) { SynOptions = new TcpOptions { Mss = 1460, WindowScale = 7 } };
+        NetSocket socket = peer.Establish();
+        Assert.Equal(8, socket.Connection!.ReceiveScale);
+    }
+
+    // ---- the ACK of a FIN (Linux tcp_fin, __tcp_ack_snd_check) --------------------------------------------------
+
+    [Fact]
+    [Trait("Rfc", "1122 §4.2.3.2")]
+    public void FinAfterData_InEstablished_IsAcknowledgedAfterTheDelayedAckTime()
+    {
+        var peer = new TcpPeer();
+        NetSocket socket = peer.Establish();
+        peer.SendData(new byte[1000]);
+        Assert.Equal(peer.Nxt, peer.ExpectOne().AcknowledgmentNumber); // quick-ACK after the handshake
+
+        peer.SendData([], TcpFlags.Fin);
+
+        Assert.Equal(TcpState.CloseWait, socket.Connection!.State);
+        peer.ExpectNothing();
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(39));
+        peer.ExpectNothing();
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(1));
+        TcpHeader ack = peer.ExpectOne();
+        Assert.Equal(TcpFlags.Ack, ack.Flags);
+        Assert.Equal(peer.Nxt, ack.AcknowledgmentNumber);
+    }
+
+    [Fact]
+    [Trait("Rfc", "1122 §4.2.3.2")]
+    public void FinAfterData_CloseWithinTheDelay_FinCarriesTheAck()
+    {
+        var peer = new TcpPeer();
+        NetSocket socket = peer.Establish();
+        peer.SendData(new byte[100]);
+        peer.Sent();
+        peer.SendData([], TcpFlags.Fin);
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.Equal(100, socket.Receive(new byte[200]));
+
+        socket.Close();
+
+        TcpHeader fin = peer.ExpectOne();
+        Assert.Equal(TcpFlags.Fin | TcpFlags.Ack, fin.Flags);
+        Assert.Equal(peer.Nxt, fin.AcknowledgmentNumber);
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(100));
+        peer.ExpectNothing(); // the delayed ACK went with the FIN
+    }
+
+    [Fact]
+    [Trait("Rfc", "1122 §4.2.3.2")]
+    public void Fin_BeforeAnyData_IsAcknowledgedAtOnce()
+    {
+        var peer = new TcpPeer();
+        NetSocket socket = peer.Establish();
+
+        peer.SendData([], TcpFlags.Fin);
+
+        Assert.Equal(TcpState.CloseWait, socket.Connection!.State);
+        Assert.Equal(peer.Nxt, peer.ExpectOne().AcknowledgmentNumber);
+    }
+
+    [Fact]
+    [Trait("Rfc", "1122 §4.2.3.2")]
+    public void DataAndFin_MoreThanASegmentUnacknowledged_OneAckAtOnce()
+    {
+        var peer = new TcpPeer { SynOptions = new TcpOptions { Mss = 1000 } };
+        NetSocket socket = peer.Establish();
+
+        peer.SendData(new byte[1000], TcpFlags.Fin | TcpFlags.Psh);
+
+        TcpHeader ack = peer.ExpectOne(); // one ACK covering data and FIN, not one for each
+        Assert.Equal(peer.Nxt, ack.AcknowledgmentNumber);
+        Assert.Equal(TcpState.CloseWait, socket.Connection!.State);
+    }
+
+    [Fact]
+    [Trait("Rfc", "9293 §3.10.7.4")]
+    public void RetransmittedDataAndFin_DataHereAlready_OnlyTheFinIsAcknowledged()
+    {
+        var peer = new TcpPeer { SynOptions = new TcpOptions { Mss = 1000 } };
+        NetSocket socket = peer.Establish();
+        SeqNumber start = peer.Nxt;
+        peer.SendData(new byte[1000]);
+        peer.Sent();
+
+        peer.Send(TcpFlags.Ack | TcpFlags.Fin, peer.Rcv, new byte[1000], seq: start); // the data again, with a FIN
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(50));
+
+        var sent = peer.Sent();
+        Assert.Single(sent); // no duplicate ACK of the data before the ACK of the FIN
+        Assert.Equal(start + 1001, sent[0].Header.AcknowledgmentNumber);
+        Assert.Equal(TcpState.CloseWait, socket.Connection!.State);
+    }
+
+    // ---- window updates (RFC 9293 §3.8.6.2.2, Linux tcp_cleanup_rbuf) ---------------------------------------------
+
+    [Fact]
+    [Trait("Rfc", "9293 §3.8.6.2.2")]
+    public void Read_WithoutWindowScaling_SendsNoUpdateWhenTheWindowCannotGrow()
+    {
+        var options = new NetStackOptions();
+        options.Tcp.ReceiveBufferDefault = 540000; // a buffer far larger than 65535
+        var peer = new TcpPeer(options) { SynOptions = new TcpOptions { Mss = 1000 } }; // no window scale
+        NetSocket socket = peer.Establish();
+        peer.SendData(new byte[1000]);
+        Assert.Equal(65535, peer.ExpectOne().Window);
+
+        Assert.Equal(1000, socket.Receive(new byte[1000]));
+
+        peer.ExpectNothing(); // the window already says 65535, the most it can say
+    }
+}
