@@ -160,7 +160,15 @@ public sealed partial class TcpLayer : IIPDispatcher
         {
             connection.Listener = null;
             connection.IsOrphan = true;
-            // Linux resets connections that were never accepted when the listener closes.
+            if (connection.State == TcpState.SynReceived)
+            {
+                // Linux inet_csk_listen_stop: a half-open request just goes, silently; the peer's ACK then finds
+                // no connection and no listener and is answered as in CLOSED (RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>).
+                connection.Fail(SocketError.Success, null, now);
+                continue;
+            }
+
+            // Linux resets connections that were established but never accepted (inet_child_forget, tcp_disconnect).
             connection.Abort(SocketError.ConnectionReset, "listener closed before accept", sendReset: true, now);
         }
     }

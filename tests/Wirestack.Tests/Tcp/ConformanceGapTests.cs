@@ -176,4 +176,66 @@ public sealed class ConformanceGapTests
 
         peer.ExpectNothing(); // the window already says 65535, the most it can say
     }
+
+    // ---- resets (RFC 9293 §3.10.7, RFC 1122 §4.2.2.13) ------------------------------------------------------------
+
+    [Fact]
+    [Trait("Rfc", "9293 §3.10.7.4")]
+    public void DataAfterClose_InFinWait1_ResetTakesItsSequenceFromTheAckAndHasNoAck()
+    {
+        var peer = new TcpPeer();
+        NetSocket socket = peer.Establish();
+        TcpConnection connection = socket.Connection!;
+        socket.Close();
+        Assert.True(peer.ExpectOne().Has(TcpFlags.Fin));
+
+        peer.Send(TcpFlags.Ack | TcpFlags.Psh, peer.Rcv + 1, new byte[1000]); // acknowledges our FIN, sends data
+
+        // Linux tcp_v4_send_reset for an ACK-bearing segment: <SEQ=SEG.ACK><CTL=RST>, no ACK bit.
+        TcpHeader rst = peer.ExpectOne();
+        Assert.Equal(TcpFlags.Rst, rst.Flags);
+        Assert.Equal(peer.Rcv + 1, rst.SequenceNumber);
+        Assert.Equal(TcpState.Closed, connection.State);
+    }
+
+    [Fact]
+    [Trait("Rfc", "9293 §3.10.7.1")]
+    public void ListenerClose_HalfOpenConnection_GoesSilently_ItsAckGetsAResetFromTheAck()
+    {
+        var peer = new TcpPeer();
+        var listener = new NetSocket(peer.Stack, SocketType.Stream);
+        listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Any, peer.LocalPort));
+        listener.Listen(1);
+        peer.Send(TcpFlags.Syn, default, options: peer.SynOptions);
+        TcpHeader synAck = peer.ExpectOne();
+
+        listener.Close();
+
+        peer.ExpectNothing(); // Linux inet_csk_listen_stop drops the request without a reset
+        Assert.Equal(0, peer.Stack.Tcp.ConnectionCount);
+        peer.Send(TcpFlags.Ack | TcpFlags.Psh, synAck.SequenceNumber + 1, seq: peer.Nxt + 1);
+        TcpHeader rst = peer.ExpectOne();
+        Assert.Equal(TcpFlags.Rst, rst.Flags);
+        Assert.Equal(synAck.SequenceNumber + 1, rst.SequenceNumber);
+    }
+
+    // ---- timestamps (RFC 7323 §4.3) ------------------------------------------------------------------------------
+
+    [Fact]
+    [Trait("Rfc", "7323 §4.3")]
+    public void SegmentWithAnAckOfUnsentData_DoesNotMoveTsRecent()
+    {
+        var peer = new TcpPeer { SynOptions = new TcpOptions { Mss = 1000, HasTimestamp = true, TsVal = 100 } };
+        NetSocket socket = peer.Establish();
+        var old = new TcpOptions { HasTimestamp = true, TsVal = 200 };
+        peer.Send(TcpFlags.Ack, peer.Rcv, options: old);
+        peer.Sent();
+
+        var future = new TcpOptions { HasTimestamp = true, TsVal = 200000 };
+        peer.Send(TcpFlags.Ack | TcpFlags.Fin, peer.Rcv + 9999, options: future); // SEG.ACK > SND.NXT: dropped
+
+        TcpHeader challenge = peer.ExpectOne();
+        Assert.Equal(200u, challenge.Options.TsEcr); // the dropped segment's TSval is not echoed
+        Assert.Equal(TcpState.Established, socket.Connection!.State);
+    }
 }
