@@ -311,7 +311,10 @@ public sealed partial class TcpConnection
             return true;
         }
 
-        if (_finQueued && avail == 0 && (!_finSent || _sndNxt == _finSeq))
+        // The FIN takes a sequence number, so a new one waits for room in the peer's window (Linux tcp_snd_wnd_test
+        // counts it in end_seq): with a zero window the persist timer probes until the window opens, as RFC 9293
+        // §3.8.6.1 has it for data. A FIN already sent is retransmitted at SND.UNA regardless.
+        if (_finQueued && avail == 0 && (_finSent ? _sndNxt == _finSeq : _sndWnd > (uint)(_sndNxt - _sndUna)))
         {
             SendData(_sndNxt, 0, TcpFlags.Ack, withFin: true, now);
             return true;

@@ -238,4 +238,32 @@ public sealed class ConformanceGapTests
         Assert.Equal(200u, challenge.Options.TsEcr); // the dropped segment's TSval is not echoed
         Assert.Equal(TcpState.Established, socket.Connection!.State);
     }
+
+    // ---- FIN and the peer's window (RFC 9293 §3.8.6.1) ---------------------------------------------------------------
+
+    [Fact]
+    [Trait("Rfc", "9293 §3.8.6.1")]
+    public void Close_OnAZeroWindow_HoldsTheFinAndProbesUntilTheWindowOpens()
+    {
+        var peer = new TcpPeer();
+        NetSocket socket = peer.Establish();
+        Assert.Equal(5, socket.Send(new byte[5]));
+        Assert.Equal(5, peer.Sent().Single().PayloadLength);
+        peer.Rcv += 5;
+        peer.Send(TcpFlags.Ack, peer.Rcv, window: 0);
+
+        socket.Close();
+
+        peer.ExpectNothing(); // the FIN's sequence number does not fit a zero window
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(250));
+        TcpHeader probe = peer.ExpectOne();
+        Assert.Equal(TcpFlags.Ack, probe.Flags);
+        Assert.Equal(peer.Rcv - 1, probe.SequenceNumber); // Linux's probe: SND.UNA - 1
+
+        peer.Send(TcpFlags.Ack, peer.Rcv, window: 1000);
+
+        TcpHeader fin = peer.ExpectOne();
+        Assert.True(fin.Has(TcpFlags.Fin));
+        Assert.Equal(peer.Rcv, fin.SequenceNumber);
+    }
 }
