@@ -266,4 +266,38 @@ public sealed class ConformanceGapTests
         Assert.True(fin.Has(TcpFlags.Fin));
         Assert.Equal(peer.Rcv, fin.SequenceNumber);
     }
+
+    // ---- listener options (Linux sk_clone_lock, tcp_create_openreq_child) ------------------------------------------
+
+    [Fact]
+    [Trait("Rfc", "9293 §3.10.7.2")]
+    public void Listener_OptionsSetBeforeListen_PassToTheConnectionsItCreates()
+    {
+        var peer = new TcpPeer { SynOptions = new TcpOptions { Mss = 1460, WindowScale = 7 } };
+        var listener = new NetSocket(peer.Stack, SocketType.Stream);
+        Assert.Equal(SocketError.Success, listener.SetSocketOption(LinuxSocketOption.TcpMaxSegment, 1000));
+        Assert.Equal(SocketError.Success, listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReceiveBuffer, 20000));
+        Assert.Equal(SocketError.Success, listener.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.NoDelay, 1));
+        Assert.Equal(SocketError.Success, listener.SetSocketOption(LinuxSocketOption.TcpUserTimeout, 5000));
+        listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Any, peer.LocalPort));
+        listener.Listen(4);
+        Assert.Equal(SocketError.Success, listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, 1)); // after listen too
+
+        peer.Send(TcpFlags.Syn, default, options: peer.SynOptions);
+
+        TcpHeader synAck = peer.ExpectOne();
+        Assert.Equal((ushort?)1000, synAck.Options.Mss);      // TCP_MAXSEG
+        Assert.Equal(20000, synAck.Window);                     // half of the doubled SO_RCVBUF
+        Assert.Equal((byte?)0, synAck.Options.WindowScale);    // scaled for that buffer, not for tcp_rmem[2]
+        peer.Nxt += 1;
+        peer.Send(TcpFlags.Ack, synAck.SequenceNumber + 1);
+        listener.Blocking = false;
+        NetSocket accepted = listener.Accept();
+        TcpConnection c = accepted.Connection!;
+        Assert.Equal(40000, accepted.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReceiveBuffer));
+        Assert.True(c.NoDelay);
+        Assert.True(c.KeepAlive);
+        Assert.Equal(TimeSpan.FromSeconds(5), c.UserTimeout);
+        Assert.Equal(1000, c.MaxSegmentOption);
+    }
 }
