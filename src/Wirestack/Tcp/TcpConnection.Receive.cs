@@ -256,7 +256,9 @@ public sealed partial class TcpConnection
         SeqNumber seq = h.SequenceNumber;
         if (segLen == 0)
         {
-            return wnd == 0 ? seq == _rcvNxt : seq.InRange(_rcvNxt, _rcvNxt + wnd) || seq == _rcvNxt;
+            // DEVIATION from RFC 9293's RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND by one: like Linux (tcp_sequence: !after(seq,
+            // rcv_nxt + window)) an empty segment exactly at the right edge is acceptable (kselftest tcp_rcv_wnd_*).
+            return wnd == 0 ? seq == _rcvNxt : seq.InRange(_rcvNxt, _rcvNxt + wnd + 1);
         }
 
         if (wnd == 0)

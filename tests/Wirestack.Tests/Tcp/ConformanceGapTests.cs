@@ -300,4 +300,28 @@ public sealed class ConformanceGapTests
         Assert.Equal(TimeSpan.FromSeconds(5), c.UserTimeout);
         Assert.Equal(1000, c.MaxSegmentOption);
     }
+
+    // ---- acceptability at the right edge (RFC 9293 §3.10.7.4, Linux tcp_sequence) ---------------------------------
+
+    [Theory]
+    [Trait("Rfc", "9293 §3.10.7.4")]
+    [InlineData(0, true)]   // exactly at RCV.NXT + RCV.WND: Linux takes it
+    [InlineData(1, false)]  // one beyond: dropped, answered with an ACK
+    public void EmptyAck_AtTheRightEdgeOfTheWindow_IsAcceptedLikeLinux(int beyondEdge, bool accepted)
+    {
+        var peer = new TcpPeer { SynOptions = new TcpOptions { Mss = 1000 } }; // no window scaling: the window is 65535
+        NetSocket socket = peer.Establish();
+        Assert.Equal(1000, socket.Send(new byte[1000]));
+        peer.Sent();
+        TcpConnection c = socket.Connection!;
+        int window = 65535;
+
+        peer.Send(TcpFlags.Ack, peer.Rcv + 1000, seq: peer.Nxt + window + beyondEdge);
+
+        Assert.Equal(accepted ? 0 : 1000, c.SendQueued);
+        if (!accepted)
+        {
+            Assert.Equal(peer.Nxt, peer.ExpectOne().AcknowledgmentNumber);
+        }
+    }
 }
