@@ -15,6 +15,7 @@ public sealed partial class TcpConnection
     private SeqNumber _rttSeq;
     private Instant _rttStart;
     private int _unackedSegments;   // full segments received since the last ACK we sent
+    private SeqNumber _sndSml;      // the end of the last small segment sent (Linux snd_sml, Minshall's Nagle)
 
     /// <summary>RFC 9293 §3.10.1 OPEN, active: choose the ISS, send SYN, enter SYN-SENT.</summary>
     internal void OpenActive(FourTuple tuple, Instant now)
@@ -25,6 +26,7 @@ public sealed partial class TcpConnection
         _sndNxt = _iss;
         _sndMax = _iss;
         _recoveryPoint = _iss; // RFC 6582: no recovery has happened; SND.UNA is always at or past it
+        _sndSml = _iss;
         SynTimes = [];
         SetState(TcpState.SynSent, now);
         _connectStart = now;
@@ -47,6 +49,7 @@ public sealed partial class TcpConnection
         _sndNxt = _iss;
         _sndMax = _iss;
         _recoveryPoint = _iss;
+        _sndSml = _iss;
         _irs = syn.SequenceNumber;
         _rcvNxt = syn.SequenceNumber + 1;
         NegotiateFromSyn(syn);
@@ -70,6 +73,7 @@ public sealed partial class TcpConnection
         _sndNxt = _sndUna;
         _sndMax = _sndUna;
         _recoveryPoint = _sndUna;
+        _sndSml = _sndUna;
         _irs = ack.SequenceNumber - 1;
         _rcvNxt = ack.SequenceNumber;
         _rcvAdvertisedEdge = _rcvNxt + Math.Min(65535, ReceiveLimit);
@@ -289,8 +293,11 @@ public sealed partial class TcpConnection
             // hole smaller than a segment between SACKed blocks) always goes.
             if (len < mss && _sndNxt >= _sndMax)
             {
-                // RFC 9293 §3.7.4 Nagle (MUST-... as in RFC 1122 §4.2.3.4): hold a small segment while data is unacknowledged.
-                bool nagleOk = NoDelay || !inFlight || _sndNxt < _sndMax;
+                // RFC 9293 §3.7.4 Nagle (as in RFC 1122 §4.2.3.4), in Minshall's variant as Linux has it
+                // (tcp_nagle_check, tcp_minshall_check): hold a small segment only while an earlier small segment is
+                // unacknowledged, so the tail of a write goes out right behind its full segments.
+                bool smallOutstanding = _sndSml > _sndUna && _sndSml <= _sndNxt;
+                bool nagleOk = NoDelay || !inFlight || !smallOutstanding || _sndNxt < _sndMax;
                 // RFC 9293 §3.8.6.2.1 sender SWS avoidance: send only a full segment, everything left when allowed,
                 // or at least half the largest window the peer has offered.
                 bool swsOk = (isLast && nagleOk) || len >= (int)(_maxSndWnd / 2);
@@ -307,7 +314,14 @@ public sealed partial class TcpConnection
             }
 
             bool withFin = _finQueued && isLast && len < usable + 1;
-            SendData(_sndNxt, len, flags, withFin, now);
+            SeqNumber start = _sndNxt;
+            bool newData = start >= _sndMax;
+            SendData(start, len, flags, withFin, now);
+            if (newData && len < mss)
+            {
+                _sndSml = start + len; // the end of this small segment (tcp_minshall_update)
+            }
+
             return true;
         }
 

@@ -324,4 +324,25 @@ public sealed class ConformanceGapTests
             Assert.Equal(peer.Nxt, peer.ExpectOne().AcknowledgmentNumber);
         }
     }
+
+    // ---- Nagle, Minshall's variant (RFC 9293 §3.7.4, Linux tcp_nagle_check) ----------------------------------------
+
+    [Fact]
+    [Trait("Rfc", "9293 §3.7.4")]
+    public void Nagle_TheTailOfAWriteFollowsItsFullSegment_ButASecondSmallSegmentWaits()
+    {
+        var peer = new TcpPeer { SynOptions = new TcpOptions { Mss = 1000 } };
+        NetSocket socket = peer.Establish();
+
+        Assert.Equal(1500, socket.Send(new byte[1500]));
+
+        // The 500-byte tail goes at once: no earlier small segment is unacknowledged.
+        Assert.Equal([1000, 500], peer.Sent().Select(s => s.PayloadLength));
+
+        Assert.Equal(100, socket.Send(new byte[100]));
+        peer.ExpectNothing(); // the 500-byte segment is still unacknowledged: this one waits
+
+        peer.Send(TcpFlags.Ack, peer.Rcv + 1500);
+        Assert.Equal([100], peer.Sent().Where(s => s.PayloadLength > 0).Select(s => s.PayloadLength));
+    }
 }
