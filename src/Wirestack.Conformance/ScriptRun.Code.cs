@@ -15,8 +15,12 @@ internal sealed partial class ScriptRun
     /// <summary>The tcpi_* fields the stack can answer, and how.</summary>
     private static readonly Dictionary<string, Func<TcpConnection, Flow?, long>> s_tcpInfo = new()
     {
-        // bytes of ours the peer acknowledged: SND.UNA - ISS - 1, the ISS being the one the flow saw in the stack's SYN
-        ["tcpi_bytes_acked"] = (c, f) => f?.LiveLocalIsn is { } iss ? Math.Max(0, c.SndUna - new Wire.SeqNumber(iss) - 1) : 0,
+        // bytes of ours the peer acknowledged (Linux tp->bytes_acked, advanced by every move of SND.UNA in tcp_ack):
+        // on an active open that includes the SYN (SND.UNA - ISS); a passive open's child starts with SND.UNA = ISS + 1
+        // (tcp_create_openreq_child), so its SYN-ACK is not counted. The ISS is the one the flow saw in the stack's SYN.
+        ["tcpi_bytes_acked"] = (c, f) => f?.LiveLocalIsn is { } iss
+            ? Math.Max(0, c.SndUna - new Wire.SeqNumber(iss) - (f.ActiveOpen ? 0 : 1))
+            : 0,
         ["tcpi_snd_cwnd"] = (c, _) => c.Congestion is { } cc && c.Mss > 0 ? cc.Cwnd / c.Mss : 0,
         ["tcpi_rto"] = (c, _) => (long)c.Rtt.CurrentRto.TotalMicroseconds,
         ["tcpi_snd_mss"] = (c, _) => c.Mss,

@@ -14,6 +14,7 @@ internal sealed partial class ScriptRun
         public ushort RemotePort;
         public bool Explicit;
         public uint? LiveLocalIsn;
+        public bool ActiveOpen;      // the stack sent a SYN (not a SYN-ACK) on this flow
         public uint ScriptLocalIsn;
 
         /// <summary>live = script + offset for the stack's sequence space.</summary>
@@ -339,6 +340,7 @@ internal sealed partial class ScriptRun
 
         if (first.Has(TcpFlags.Syn) && p.Flags.Contains('S'))
         {
+            flow.ActiveOpen = !first.Has(TcpFlags.Ack);
             flow.LiveLocalIsn = first.Seq;
             flow.ScriptLocalIsn = p.Start;
         }

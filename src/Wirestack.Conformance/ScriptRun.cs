@@ -113,6 +113,11 @@ internal sealed partial class ScriptRun : IStackWaiter
     /// <summary>The harness's --init_scripts (gVisor's <c>packetdrill_setup.sh</c>), run before the script's own.</summary>
     private IEnumerable<ShellCommand> InitScripts()
     {
+        foreach (string command in _harness.Setup)
+        {
+            yield return new ShellCommand(command, 0);
+        }
+
         if (_harness.InitScript is { } setup && File.Exists(setup))
         {
             yield return new ShellCommand(File.ReadAllText(setup), 0);

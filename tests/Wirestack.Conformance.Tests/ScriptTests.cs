@@ -147,7 +147,7 @@ public sealed class ScriptTests
             +0 bind(3, ..., ...) = 0
             +0 listen(3, 1) = 0
             +0 < S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>
-            +0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 700 ecr 100,nop,wscale 6>
+            +0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 700 ecr 100,nop,wscale 7>
             +0 < . 1:1(0) ack 1 win 512 <nop,nop,TS val 101 ecr 700>
             +0 accept(3, ..., ...) = 4
             +0 < . 1:1(0) ack 1 win 512 <nop,nop,TS val 102 ecr 999>
@@ -179,5 +179,34 @@ public sealed class ScriptTests
         RunText("`sysctl -q net.ipv4.tcp_syn_retries=3`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3",
             options: new ConformanceOptions { ConfigureStack = (NetStackOptions o) => synRetries = o.Tcp.SynRetries });
         Assert.Equal(3, synRetries);
+    }
+
+    [Fact]
+    public void TcpInfoBytesAcked_CountsTheSynOfAnActiveOpenButNotTheSynAckOfAPassiveOne()
+    {
+        // Linux tp->bytes_acked grows with every advance of SND.UNA: the SYN-ACK acknowledges an active open's SYN;
+        // a passive open's child socket starts with SND.UNA past its SYN-ACK.
+        ScriptResult active = RunText("""
+            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+            +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+            +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+            +0 > S 0:0(0) <...>
+            +0 < S. 0:0(0) ack 1 win 65535 <mss 1000>
+            +0 > . 1:1(0) ack 1
+            +.1 %{ assert tcpi_bytes_acked == 1 }%
+            """);
+        Assert.True(active.Outcome == ScriptOutcome.Pass, active.ToString());
+
+        ScriptResult passive = RunText("""
+            0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+            +0 bind(3, ..., ...) = 0
+            +0 listen(3, 1) = 0
+            +0 < S 0:0(0) win 65535 <mss 1000>
+            +0 > S. 0:0(0) ack 1 <...>
+            +0 < . 1:1(0) ack 1 win 65535
+            +0 accept(3, ..., ...) = 4
+            +.1 %{ assert tcpi_bytes_acked == 0 }%
+            """);
+        Assert.True(passive.Outcome == ScriptOutcome.Pass, passive.ToString());
     }
 }

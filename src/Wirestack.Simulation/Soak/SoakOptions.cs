@@ -20,7 +20,7 @@ public sealed record SoakOptions
     public TimeSpan Delay { get; init; } = TimeSpan.FromMilliseconds(1);
 
     /// <summary>The client shuts down its sending side right after the command, as <c>ncat host port &lt; /dev/null</c>
-    /// does in seed 002 (off by default: see <c>KnownStackBug.UnreadDataDiscardedOnClose</c>).</summary>
+    /// does in seed 002 (off by default, so the default soak matches the plain seed-002 client).</summary>
     public bool HalfClose { get; init; }
 
     /// <summary>Whether the hosts offer SACK (RFC 2018), as Linux does by default.</summary>

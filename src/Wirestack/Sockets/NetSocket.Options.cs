@@ -15,7 +15,7 @@ public sealed partial class NetSocket
         lock (_stack.SyncRoot)
         {
             ThrowIfClosed();
-            TcpConnection? c = _tcp;
+            TcpConnection? c = _tcp ?? _listener?.Template; // a listener's options are its children's
             switch (level, name)
             {
                 case (SocketOptionLevel.Socket, SocketOptionName.ReuseAddress):
@@ -87,12 +87,11 @@ public sealed partial class NetSocket
         lock (_stack.SyncRoot)
         {
             ThrowIfClosed();
-            if (_tcp is null)
+            if ((_tcp ?? _listener?.Template) is not { } c)
             {
                 return SocketError.ProtocolOption;
             }
 
-            TcpConnection c = _tcp;
             switch (option)
             {
                 case LinuxSocketOption.TcpMaxSegment when value is >= 88 and <= 32767 || value == 0:
@@ -127,7 +126,7 @@ public sealed partial class NetSocket
     {
         lock (_stack.SyncRoot)
         {
-            TcpConnection? c = _tcp;
+            TcpConnection? c = _tcp ?? _listener?.Template; // a listener's options are its children's
             return (level, name) switch
             {
                 (SocketOptionLevel.Socket, SocketOptionName.Error) => (int)GetPendingErrorUnlocked(),
@@ -153,7 +152,7 @@ public sealed partial class NetSocket
     {
         lock (_stack.SyncRoot)
         {
-            TcpConnection c = _tcp ?? throw Error(SocketError.ProtocolOption, "not a TCP connection socket");
+            TcpConnection c = _tcp ?? _listener?.Template ?? throw Error(SocketError.ProtocolOption, "not a TCP connection socket");
             TcpSettings s = _stack.Tcp.Settings;
             return option switch
             {

@@ -207,6 +207,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
             {
                 _listener = listener;
                 _listener!.Observer = this;
+                _listener.Template = _tcp; // its options pass to every connection the listener creates
                 _tcp.Observer = null;
                 _tcp = null;
             }

@@ -192,13 +192,6 @@ public sealed partial class TcpConnection
             return;
         }
 
-        // RFC 7323 §4.3 (2): update TS.Recent when the segment covers Last.ACK.sent.
-        if (_tsEnabled && h.Options.HasTimestamp && h.SequenceNumber <= _lastAckSent)
-        {
-            _tsRecent = h.Options.TsVal;
-            _tsRecentAge = now;
-        }
-
         // second: RST (RFC 5961 §3.2: only an exact match resets; otherwise a challenge ACK).
         if (rst)
         {
@@ -241,9 +234,12 @@ public sealed partial class TcpConnection
             {
                 if (IsOrphan && State != TcpState.Established)
                 {
-                    // Linux: data for a socket the user has closed: reset (TCPAbortOnData).
+                    // RFC 1122 §4.2.2.13 / RFC 2525 §2.17, Linux tcp_rcv_state_process (TCPAbortOnData): data for a
+                    // socket the user has closed is answered with a reset formed from the segment, as RFC 9293
+                    // §3.10.7.4 forms one for an ACK-bearing segment: <SEQ=SEG.ACK><CTL=RST> (Linux tcp_v4_send_reset).
                     _layer.Counters.TCPAbortOnData++;
-                    Abort(SocketError.ConnectionReset, "data arrived after close: reset sent", sendReset: true, now);
+                    _layer.SendResetFor(Tuple, h.AcknowledgmentNumber, default, ack: false, now);
+                    Fail(SocketError.ConnectionReset, "data arrived after close: reset sent", now);
                     return;
                 }
 
@@ -278,7 +274,9 @@ public sealed partial class TcpConnection
         SeqNumber seq = h.SequenceNumber;
         if (segLen == 0)
         {
-            return wnd == 0 ? seq == _rcvNxt : seq.InRange(_rcvNxt, _rcvNxt + wnd) || seq == _rcvNxt;
+            // DEVIATION from RFC 9293's RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND by one: like Linux (tcp_sequence: !after(seq,
+            // rcv_nxt + window)) an empty segment exactly at the right edge is acceptable (kselftest tcp_rcv_wnd_*).
+            return wnd == 0 ? seq == _rcvNxt : seq.InRange(_rcvNxt, _rcvNxt + wnd + 1);
         }
 
         if (wnd == 0)
@@ -289,9 +287,10 @@ public sealed partial class TcpConnection
 
         SeqNumber last = seq + (segLen - 1);
         // The third case (a segment spanning the whole window) only when it really starts before RCV.NXT: a
-        // sequence number half the space away must not wrap into it (found by the fuzzer).
+        // sequence number exactly 2^31 away is both "before" and "after" RCV.NXT in signed comparison (RFC 9293
+        // §3.4 comparisons hold only under 2^31), so the distance is taken unsigned (found by the fuzzer).
         return seq.InRange(_rcvNxt, _rcvNxt + wnd) || last.InRange(_rcvNxt, _rcvNxt + wnd) ||
-               (seq < _rcvNxt && (_rcvNxt - seq) < segLen && last >= _rcvNxt + wnd);
+               (seq < _rcvNxt && unchecked(_rcvNxt.Value - seq.Value) < (uint)segLen && last >= _rcvNxt + wnd);
     }
 
     private void OnReset(in TcpHeader h, Instant now)
@@ -405,6 +404,15 @@ public sealed partial class TcpConnection
             // RFC 5961 §5.2: too old to be acceptable: challenge ACK and drop.
             _layer.SendChallengeAck(this, now);
             return false;
+        }
+
+        // RFC 7323 §4.3 (2): TS.Recent takes the TSval of a segment that covers Last.ACK.sent, and (§5.3 R3, Linux
+        // tcp_ack's FLAG_UPDATE_TS_RECENT) only once the segment is known good: a segment with an unacceptable ACK
+        // (dropped above, answered with a challenge ACK) must not move the timestamp we echo.
+        if (_tsEnabled && h.Options.HasTimestamp && h.SequenceNumber <= _lastAckSent)
+        {
+            _tsRecent = h.Options.TsVal;
+            _tsRecentAge = now;
         }
 
         uint scaledWindow = (uint)h.Window << _sndScale;

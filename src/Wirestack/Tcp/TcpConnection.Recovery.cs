@@ -256,7 +256,7 @@ public sealed partial class TcpConnection
     private void RetransmitRange(SeqNumber seq, int len, Instant now)
     {
         SeqNumber dataEnd = _sndUna + SendQueued;
-        int dataLen = Math.Min(len, Math.Max(0, dataEnd - seq));
+        int dataLen = Math.Min(Math.Min(len, SegmentMss()), Math.Max(0, dataEnd - seq));
         bool fin = _finSent && seq + dataLen == _finSeq && dataLen < len;
         if (dataLen == 0 && !fin)
         {

@@ -15,6 +15,7 @@ public sealed partial class TcpConnection
     private SeqNumber _rttSeq;
     private Instant _rttStart;
     private int _unackedSegments;   // full segments received since the last ACK we sent
+    private SeqNumber _sndSml;      // the end of the last small segment sent (Linux snd_sml, Minshall's Nagle)
 
     /// <summary>RFC 9293 §3.10.1 OPEN, active: choose the ISS, send SYN, enter SYN-SENT.</summary>
     internal void OpenActive(FourTuple tuple, Instant now)
@@ -25,6 +26,7 @@ public sealed partial class TcpConnection
         _sndNxt = _iss;
         _sndMax = _iss;
         _recoveryPoint = _iss; // RFC 6582: no recovery has happened; SND.UNA is always at or past it
+        _sndSml = _iss;
         SynTimes = [];
         SetState(TcpState.SynSent, now);
         _connectStart = now;
@@ -47,6 +49,7 @@ public sealed partial class TcpConnection
         _sndNxt = _iss;
         _sndMax = _iss;
         _recoveryPoint = _iss;
+        _sndSml = _iss;
         _irs = syn.SequenceNumber;
         _rcvNxt = syn.SequenceNumber + 1;
         NegotiateFromSyn(syn);
@@ -70,6 +73,7 @@ public sealed partial class TcpConnection
         _sndNxt = _sndUna;
         _sndMax = _sndUna;
         _recoveryPoint = _sndUna;
+        _sndSml = _sndUna;
         _irs = ack.SequenceNumber - 1;
         _rcvNxt = ack.SequenceNumber;
         _rcvAdvertisedEdge = _rcvNxt + Math.Min(65535, ReceiveLimit);
@@ -134,11 +138,22 @@ public sealed partial class TcpConnection
         Congestion?.OnMssChanged(Mss);
     }
 
+    /// <summary>RFC 7323 §2.3: the shift is chosen once, for the largest window this connection may ever offer.
+    /// Linux tcp_select_initial_window sizes it for max(tcp_rmem[2], rmem_max) (the buffer autotuning may grow to),
+    /// clamped by the window clamp, which is tcp_full_space (half the buffer) when the user fixed SO_RCVBUF before
+    /// connect() or listen(): rcv_wscale = ilog2(space) - 15, the smallest shift that fits space in 16 bits, at most 14.
+    /// </summary>
     private int ChooseReceiveScale()
     {
-        int space = Math.Max(ReceiveLimit, _layer.Settings.ReceiveBufferMax / 2);
+        TcpSettings settings = _layer.Settings;
+        long space = Math.Max(Math.Max((long)ReceiveLimit, settings.ReceiveBufferMax), settings.CoreReceiveBufferMax);
+        if (_userSetReceiveBuffer)
+        {
+            space = Math.Min(space, ReceiveLimit); // SOCK_RCVBUF_LOCK: window_clamp = tcp_full_space(sk)
+        }
+
         int scale = 0;
-        while (scale < TcpOptions.MaxWindowScale && (65535 << scale) < space)
+        while (scale < TcpOptions.MaxWindowScale && (space >> scale) > 65535)
         {
             scale++;
         }
@@ -265,7 +280,8 @@ public sealed partial class TcpConnection
 
         if (avail > 0)
         {
-            int len = Math.Min(Math.Min(Math.Min(Mss, avail), usable), sackLimit);
+            int mss = SegmentMss();
+            int len = Math.Min(Math.Min(Math.Min(mss, avail), usable), sackLimit);
             if (len <= 0)
             {
                 return false;
@@ -275,10 +291,13 @@ public sealed partial class TcpConnection
             bool isLast = len == avail;
             // Nagle and SWS avoidance govern new data only: a retransmission (go-back-N after a timeout, possibly a
             // hole smaller than a segment between SACKed blocks) always goes.
-            if (len < Mss && _sndNxt >= _sndMax)
+            if (len < mss && _sndNxt >= _sndMax)
             {
-                // RFC 9293 §3.7.4 Nagle (MUST-... as in RFC 1122 §4.2.3.4): hold a small segment while data is unacknowledged.
-                bool nagleOk = NoDelay || !inFlight || _sndNxt < _sndMax;
+                // RFC 9293 §3.7.4 Nagle (as in RFC 1122 §4.2.3.4), in Minshall's variant as Linux has it
+                // (tcp_nagle_check, tcp_minshall_check): hold a small segment only while an earlier small segment is
+                // unacknowledged, so the tail of a write goes out right behind its full segments.
+                bool smallOutstanding = _sndSml > _sndUna && _sndSml <= _sndNxt;
+                bool nagleOk = NoDelay || !inFlight || !smallOutstanding || _sndNxt < _sndMax;
                 // RFC 9293 §3.8.6.2.1 sender SWS avoidance: send only a full segment, everything left when allowed,
                 // or at least half the largest window the peer has offered.
                 bool swsOk = (isLast && nagleOk) || len >= (int)(_maxSndWnd / 2);
@@ -295,17 +314,42 @@ public sealed partial class TcpConnection
             }
 
             bool withFin = _finQueued && isLast && len < usable + 1;
-            SendData(_sndNxt, len, flags, withFin, now);
+            SeqNumber start = _sndNxt;
+            bool newData = start >= _sndMax;
+            SendData(start, len, flags, withFin, now);
+            if (newData && len < mss)
+            {
+                _sndSml = start + len; // the end of this small segment (tcp_minshall_update)
+            }
+
             return true;
         }
 
-        if (_finQueued && avail == 0 && (!_finSent || _sndNxt == _finSeq))
+        // The FIN takes a sequence number, so a new one waits for room in the peer's window (Linux tcp_snd_wnd_test
+        // counts it in end_seq): with a zero window the persist timer probes until the window opens, as RFC 9293
+        // §3.8.6.1 has it for data. A FIN already sent is retransmitted at SND.UNA regardless.
+        if (_finQueued && avail == 0 && (_finSent ? _sndNxt == _finSeq : _sndWnd > (uint)(_sndNxt - _sndUna)))
         {
             SendData(_sndNxt, 0, TcpFlags.Ack, withFin: true, now);
             return true;
         }
 
         return false;
+    }
+
+    /// <summary>The payload a data segment sent now may carry: <see cref="Mss"/> less the SACK blocks the segment
+    /// will carry (RFC 9293 §3.7.1: the options a segment carries reduce its data; Linux tcp_current_mss subtracts
+    /// the SACK option of tcp_established_options). Without this, a segment with SACK blocks exceeds the MTU and is
+    /// fragmented.</summary>
+    private int SegmentMss()
+    {
+        if (!_sackEnabled)
+        {
+            return Mss;
+        }
+
+        int blocks = Math.Min((_hasDsack ? 1 : 0) + (_ooo?.RangeCount ?? 0), _tsEnabled ? 3 : 4);
+        return blocks == 0 ? Mss : Math.Max(1, Mss - (4 + 8 * blocks));
     }
 
     /// <summary>Sends [seq, seq+len) from the send queue, optionally with FIN, and advances SND.NXT/SND.MAX.</summary>
@@ -506,7 +550,9 @@ public sealed partial class TcpConnection
         }
 
         int advertised = Math.Max(0, _rcvAdvertisedEdge - _rcvNxt);
-        int free = ReceiveWindowAvailable();
+        // What can be advertised: the window field says at most 65535 << RCV.WIND.SHIFT (RFC 7323 §2.3), so a
+        // buffer larger than that opens nothing new (Linux tcp_cleanup_rbuf compares the windows it can select).
+        int free = (int)Math.Min(ReceiveWindowAvailable(), (long)65535 << _rcvScale);
         if (free - advertised >= Math.Min(ReceiveLimit / 2, Mss) && (advertised < Mss || free >= 2 * advertised))
         {
             SendAck(now);

@@ -19,8 +19,12 @@ public sealed partial class TcpConnection
             int skip = _rcvNxt - seq;
             if (skip >= payload.Length)
             {
-                SendAck(now);
-                return;
+                if (!finFollows)
+                {
+                    SendAck(now);
+                }
+
+                return; // a retransmitted data+FIN whose data is here already: the FIN's ACK is the one answer
             }
 
             payload = payload[skip..];
@@ -131,14 +135,29 @@ public sealed partial class TcpConnection
 
         _rcvNxt += 1;
         _finReceived = true;
-        SendAck(now);
         switch (State)
         {
             case TcpState.SynReceived:
             case TcpState.Established:
+                // Linux tcp_fin: moving to CLOSE-WAIT only schedules the ACK (inet_csk_schedule_ack) and leaves
+                // quick-ACK mode (pingpong), so __tcp_ack_snd_check sends it at once only when more than a full
+                // segment is unacknowledged; otherwise the delayed-ACK timer sends it, or the reply or our FIN
+                // carries it (RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2 allow the delay). A connection that never
+                // received data has no delayed-ACK interval yet (icsk_ack.ato is set by the first data,
+                // tcp_event_data_recv), so its timer fires at once.
+                if (!_everHadData || _rcvNxt - _lastAckSent > Mss)
+                {
+                    SendAck(now);
+                }
+                else
+                {
+                    _delAckAt ??= now + _layer.Settings.DelayedAck;
+                }
+
                 SetState(TcpState.CloseWait, now);
                 break;
             case TcpState.FinWait1:
+                SendAck(now);
                 if (_finSent && _sndUna > _finSeq)
                 {
                     EnterTimeWait(now);
@@ -150,10 +169,15 @@ public sealed partial class TcpConnection
 
                 break;
             case TcpState.FinWait2:
+                SendAck(now);
                 EnterTimeWait(now);
                 break;
             case TcpState.TimeWait:
+                SendAck(now);
                 _waitAt = now + _layer.Settings.TimeWait; // restart the 2 MSL timeout
+                break;
+            default:
+                SendAck(now);
                 break;
         }
 

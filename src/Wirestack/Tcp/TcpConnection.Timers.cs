@@ -275,7 +275,7 @@ public sealed partial class TcpConnection
             // A window too small for the SWS rule: after the persist time, send what fits (RFC 9293 §3.8.6.2.1's
             // override, as Linux does), then wait for the ACK as usual.
             SeqNumber dataEnd = _sndUna + SendQueued;
-            int len = (int)Math.Min(Math.Min((uint)Mss, _sndWnd), (uint)Math.Max(0, dataEnd - _sndNxt));
+            int len = (int)Math.Min(Math.Min((uint)SegmentMss(), _sndWnd), (uint)Math.Max(0, dataEnd - _sndNxt));
             if (len > 0)
             {
                 _layer.Counters.TCPWinProbe++;

@@ -217,6 +217,28 @@ public sealed partial class TcpConnection : ITimerCallback
         ApplyConstraint();
     }
 
+    /// <summary>Takes the socket options of the listener that creates this connection, before the SYN-ACK is built
+    /// (so TCP_MAXSEG and SO_RCVBUF shape its MSS, window and window scale): Linux's child socket is a clone of the
+    /// listener (sk_clone_lock: buffers, SO_KEEPALIVE, SO_LINGER, priority) with its TCP options (tcp_create_openreq_child:
+    /// TCP_NODELAY, TCP_MAXSEG, TCP_USER_TIMEOUT, the keep-alive knobs).</summary>
+    internal void InheritOptions(TcpConnection listener)
+    {
+        ReceiveBufferSize = listener.ReceiveBufferSize;
+        SendBufferSize = listener.SendBufferSize;
+        _userSetReceiveBuffer = listener._userSetReceiveBuffer;
+        _userSetSendBuffer = listener._userSetSendBuffer;
+        NoDelay = listener.NoDelay;
+        KeepAlive = listener.KeepAlive;
+        KeepIdle = listener.KeepIdle;
+        KeepInterval = listener.KeepInterval;
+        KeepCount = listener.KeepCount;
+        UserTimeout = listener.UserTimeout;
+        SynCount = listener.SynCount;
+        Linger = listener.Linger;
+        MaxSegmentOption = listener.MaxSegmentOption;
+        Tos = listener.Tos;
+    }
+
     private bool _userSetReceiveBuffer;
     private bool _userSetSendBuffer;
     private int _rcvSpaceBytes;

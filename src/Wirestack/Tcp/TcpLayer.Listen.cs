@@ -59,6 +59,11 @@ public sealed partial class TcpLayer
         }
 
         var connection = new TcpConnection(this);
+        if (listener.Template is { } options)
+        {
+            connection.InheritOptions(options);
+        }
+
         connection.Tuple = tuple;
         Insert(connection);
         listener.AddHalfOpen(connection);
@@ -125,6 +130,11 @@ public sealed partial class TcpLayer
         }
 
         var connection = new TcpConnection(this) { Tuple = tuple };
+        if (listener.Template is { } options)
+        {
+            connection.InheritOptions(options);
+        }
+
         Insert(connection);
         Counters.PassiveOpens++;
         connection.OpenFromCookie(listener, h, tuple, mss, now);

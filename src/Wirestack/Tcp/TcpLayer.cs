@@ -14,6 +14,7 @@ namespace Wirestack.Tcp;
 public sealed partial class TcpLayer : IIPDispatcher
 {
     private readonly Dictionary<FourTuple, TcpConnection> _connections = new();
+    private readonly Dictionary<ushort, int> _connectionPorts = new(); // connections in the table per local port
     private readonly Dictionary<ushort, List<TcpListener>> _listeners = new();
     private readonly Dictionary<ushort, int> _boundPorts = new();
     private readonly IsnGenerator _isn;
@@ -84,7 +85,10 @@ public sealed partial class TcpLayer : IIPDispatcher
             for (int i = 0; i < span; i++)
             {
                 ushort candidate = (ushort)(Settings.EphemeralLow + (start + i) % span);
-                if (!_boundPorts.ContainsKey(candidate) && !_listeners.ContainsKey(candidate))
+                // A port still used by a connection whose socket is gone (TIME-WAIT, an orphan closing) is not free:
+                // Linux keeps such sockets in the port's bind bucket, so autobinding moves on to another port rather
+                // than clash with the old 4-tuple (found by the half-close soak: EADDRINUSE on a TIME-WAIT tuple).
+                if (!_boundPorts.ContainsKey(candidate) && !_listeners.ContainsKey(candidate) && !_connectionPorts.ContainsKey(candidate))
                 {
                     port = candidate;
                     break;
@@ -156,7 +160,15 @@ public sealed partial class TcpLayer : IIPDispatcher
         {
             connection.Listener = null;
             connection.IsOrphan = true;
-            // Linux resets connections that were never accepted when the listener closes.
+            if (connection.State == TcpState.SynReceived)
+            {
+                // Linux inet_csk_listen_stop: a half-open request just goes, silently; the peer's ACK then finds
+                // no connection and no listener and is answered as in CLOSED (RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>).
+                connection.Fail(SocketError.Success, null, now);
+                continue;
+            }
+
+            // Linux resets connections that were established but never accepted (inet_child_forget, tcp_disconnect).
             connection.Abort(SocketError.ConnectionReset, "listener closed before accept", sendReset: true, now);
         }
     }
@@ -246,7 +258,15 @@ public sealed partial class TcpLayer : IIPDispatcher
 
     private void Insert(TcpConnection connection)
     {
-        _connections[connection.Tuple] = connection;
+        if (_connections.TryAdd(connection.Tuple, connection))
+        {
+            _connectionPorts[connection.Tuple.LocalPort] = _connectionPorts.GetValueOrDefault(connection.Tuple.LocalPort) + 1;
+        }
+        else
+        {
+            _connections[connection.Tuple] = connection;
+        }
+
         connection.InTable = true;
     }
 
@@ -255,6 +275,9 @@ public sealed partial class TcpLayer : IIPDispatcher
         if (connection.InTable && _connections.TryGetValue(connection.Tuple, out TcpConnection? existing) && existing == connection)
         {
             _connections.Remove(connection.Tuple);
+            ushort port = connection.Tuple.LocalPort;
+            if (_connectionPorts.GetValueOrDefault(port) <= 1) _connectionPorts.Remove(port);
+            else _connectionPorts[port]--;
         }
 
         connection.InTable = false;

@@ -30,6 +30,10 @@ public sealed class TcpListener
 
     public IEndpointObserver? Observer { get; set; }
 
+    /// <summary>The listening socket's own (never connected) TCB: the options set on the listener, which every
+    /// connection it creates inherits (Linux sk_clone_lock and tcp_create_openreq_child copy the listener's).</summary>
+    public TcpConnection? Template { get; internal set; }
+
     internal bool IsClosed { get; set; }
 
     /// <summary>Linux's sk_acceptq_is_full: more than the backlog already waits (so backlog + 1 fit).</summary>

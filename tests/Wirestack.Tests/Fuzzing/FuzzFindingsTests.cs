@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using Wirestack.Simulation;
 using Wirestack.Sockets;
+using Wirestack.Stack;
 using Wirestack.Tcp;
 using Wirestack.Tests.Support;
 using Wirestack.Wire;
@@ -8,15 +10,15 @@ using Wirestack.Wire;
 namespace Wirestack.Tests.Fuzzing;
 
 /// <summary>
-/// The stack bugs the fuzzer found, each cut down to its smallest reproduction and asserting the correct behaviour.
-/// They are skipped until the stack is fixed; the fuzzer tolerates them meanwhile (<c>KnownStackBug</c>), so when a
-/// test here is un-skipped, remove its flag from <c>FuzzOptions.Suite</c> too.
+/// The stack bugs the fuzzer (and the soak) found, each cut down to its smallest reproduction and asserting the
+/// correct behaviour. All are fixed; a new finding is added here, skipped with its <c>KnownStackBug</c> flag tolerated
+/// in <c>FuzzOptions.Suite</c> only until the fix lands.
 /// </summary>
 public sealed class FuzzFindingsTests
 {
     private static readonly byte[] s_response = "response"u8.ToArray();
 
-    [Fact(Skip = "stack bug: a segment at RCV.NXT + 2^31 throws ArgumentOutOfRangeException out of Poll (KnownStackBug.HalfSpaceSequenceCrash)")]
+    [Fact]
     [Trait("Rfc", "9293 §3.4")]
     public void Segment_AtRcvNxtPlusHalfTheSequenceSpace_IsRejectedWithAnAck()
     {
@@ -32,7 +34,7 @@ public sealed class FuzzFindingsTests
         Assert.Equal(peer.Nxt, peer.ExpectOne().AcknowledgmentNumber); // not acceptable: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
     }
 
-    [Fact(Skip = "stack bug: entering TIME-WAIT discards data the user has not read (KnownStackBug.UnreadDataDiscardedOnClose)")]
+    [Fact]
     [Trait("Rfc", "9293 §3.10.7.4")]
     public void HalfClose_ResponseAndFinInOneSegment_IsStillReadableInTimeWait()
     {
@@ -50,7 +52,7 @@ public sealed class FuzzFindingsTests
         Assert.Equal(s_response, ReadToEnd(socket));
     }
 
-    [Fact(Skip = "stack bug: CLOSING -> TIME-WAIT discards data the user has not read (KnownStackBug.UnreadDataDiscardedOnClose)")]
+    [Fact]
     [Trait("Rfc", "9293 §3.10.7.4")]
     public void SimultaneousClose_DataBeforeThePeersFin_IsStillReadableAfterClosing()
     {
@@ -67,7 +69,7 @@ public sealed class FuzzFindingsTests
         Assert.Equal(s_response, ReadToEnd(socket));
     }
 
-    [Fact(Skip = "stack bug: LAST-ACK -> CLOSED discards data the user has not read (KnownStackBug.UnreadDataDiscardedOnClose)")]
+    [Fact]
     [Trait("Rfc", "9293 §3.10.7.4")]
     public void ShutdownSendInCloseWait_UnreadRequest_IsStillReadableAfterLastAck()
     {
@@ -85,7 +87,7 @@ public sealed class FuzzFindingsTests
         Assert.Equal(s_response, ReadToEnd(socket));
     }
 
-    [Fact(Skip = "stack bug: a FIN after the peer's FIN advances RCV.NXT again (KnownStackBug.SecondFinAdvancesRcvNxt)")]
+    [Fact]
     [Trait("Rfc", "9293 §3.10.7.4")]
     public void SecondFin_BeyondThePeersFin_DoesNotAdvanceRcvNxt()
     {
@@ -102,7 +104,7 @@ public sealed class FuzzFindingsTests
         Assert.All(peer.Sent(), s => Assert.Equal(afterFin, s.Header.AcknowledgmentNumber));
     }
 
-    [Fact(Skip = "stack bug: close() in FIN-WAIT-2 arms no FIN-WAIT-2 timeout (KnownStackBug.OrphanFinWait2NeverTimesOut)")]
+    [Fact]
     [Trait("Rfc", "9293 §3.10.4")]
     public void CloseAfterShutdown_InFinWait2_OrphanTimesOutAfterFinTimeout()
     {
@@ -121,7 +123,7 @@ public sealed class FuzzFindingsTests
         Assert.Equal(0, peer.Stack.Tcp.ConnectionCount);
     }
 
-    [Fact(Skip = "stack bug: sender SWS avoidance holds data with nothing in flight and no timer (KnownStackBug.StalledSenderWithoutTimer)")]
+    [Fact]
     [Trait("Rfc", "9293 §3.8.6.2.1")]
     public void SmallWindow_AfterALargeOne_DataStillGoesOut()
     {
@@ -138,7 +140,7 @@ public sealed class FuzzFindingsTests
         Assert.NotNull(socket.Connection!.NextDeadline);
     }
 
-    [Fact(Skip = "stack bug: close() in SYN-RECEIVED never leads to FIN-WAIT-1 (KnownStackBug.CloseInSynReceivedIgnored)")]
+    [Fact]
     [Trait("Rfc", "9293 §3.10.4")]
     public void Close_InSynReceivedOfASimultaneousOpen_SendsFinAndTheOrphanEnds()
     {
@@ -162,7 +164,7 @@ public sealed class FuzzFindingsTests
         Assert.Equal(0, peer.Stack.Tcp.ConnectionCount);
     }
 
-    [Fact(Skip = "stack bug: the persist timer never gives up in CLOSING (KnownStackBug.PersistNeverGivesUpInClosing)")]
+    [Fact]
     [Trait("Rfc", "9293 §3.8.6.1")]
     public void ZeroWindow_InClosing_OrphanGivesUpEventually()
     {
@@ -184,7 +186,7 @@ public sealed class FuzzFindingsTests
         Assert.Equal(0, peer.Stack.Budget.InUse);
     }
 
-    [Fact(Skip = "stack bug: after a timeout, go-back-N applies sender SWS avoidance to a sub-MSS hole below SACKed data and sends nothing (KnownStackBug.RtoDoesNotRetransmitLeftEdge)")]
+    [Fact]
     [Trait("Rfc", "2018 §8")]
     public void RetransmissionTimeout_SubMssHoleBelowSackedData_IsRetransmitted()
     {
@@ -214,7 +216,7 @@ public sealed class FuzzFindingsTests
         Assert.Contains(peer.Sent(), s => s.Header.SequenceNumber == hole && s.PayloadLength > 0);
     }
 
-    [Fact(Skip = "stack bug: after a timeout, go-back-N skips SND.UNA when a SACK block covered it (KnownStackBug.RtoDoesNotRetransmitLeftEdge)")]
+    [Fact]
     [Trait("Rfc", "2018 §8")]
     public void RetransmissionTimeout_AfterTheReceiverReneged_RetransmitsTheLeftEdge()
     {
@@ -233,6 +235,85 @@ public sealed class FuzzFindingsTests
         // "the data sender MUST retransmit the segment at the left edge of the window after a retransmit timeout,
         // whether or not the SACK bit is on for that segment"
         Assert.Contains(peer.Sent(), s => s.Header.SequenceNumber == edge && s.PayloadLength > 0);
+    }
+
+    [Fact]
+    [Trait("Rfc", "9293 §3.7.1")]
+    public void DataSegment_CarryingSackBlocks_ShrinksItsPayloadAndIsNotFragmented()
+    {
+        var peer = new TcpPeer { SynOptions = new TcpOptions { Mss = 1460, SackPermitted = true } };
+        NetSocket socket = peer.Establish();
+        socket.Blocking = false;
+        peer.Send(TcpFlags.Ack, peer.Rcv, new byte[100], seq: peer.Nxt + 500); // out of order: our segments carry a SACK block
+        peer.Sent();
+
+        Assert.Equal(8000, socket.Send(new byte[8000]));
+
+        // RFC 9293 §3.7.1: the options a segment carries come out of the MSS. One SACK block (NOP NOP kind len
+        // left right = 12 bytes) leaves 1448 bytes of data, and every datagram fits the 1500-byte MTU whole.
+        var datagrams = peer.Harness.TakeSent();
+        Assert.NotEmpty(datagrams);
+        foreach ((_, byte[] bytes) in datagrams)
+        {
+            Assert.True(bytes.Length <= 1500, $"a {bytes.Length}-byte datagram on a 1500-byte link");
+            Assert.True(SegmentBuilder.TryParseTcp(bytes, out _, out TcpHeader h, out int length), "a fragment, not a whole segment");
+            Assert.Equal(1, h.Options.SackCount);
+            Assert.True(length <= 1448, $"{length} bytes of data beside a SACK block");
+        }
+    }
+
+    [Fact]
+    [Trait("Rfc", "9293 §3.6.1")]
+    public void Connect_EphemeralPort_SkipsAPortHeldByTimeWait()
+    {
+        var options = new NetStackOptions();
+        options.Tcp.EphemeralLow = 50000;
+        options.Tcp.EphemeralHigh = 50001;
+        var harness = new HostHarness(options);
+
+        // The first connection closes actively: TIME-WAIT holds its 4-tuple after the socket is closed.
+        var first = new NetSocket(harness.Stack, SocketType.Stream) { Blocking = false };
+        Assert.Equal(SocketError.InProgress, first.Connect(TcpPeer.RemoteAddress, 80));
+        ushort held = Handshake(harness, out SeqNumber iss);
+        first.Close();
+        Inject(harness, held, TcpFlags.Fin | TcpFlags.Ack, new SeqNumber(5001), iss + 2);
+        Assert.Equal(TcpState.TimeWait, harness.Stack.Tcp.Connections.Single().State);
+
+        // RFC 9293 §3.6.1: the old incarnation's tuple may not be reused while in TIME-WAIT; like Linux, a connect that
+        // picks its own port takes the other one rather than failing with EADDRINUSE.
+        for (int i = 0; i < 10; i++)
+        {
+            var next = new NetSocket(harness.Stack, SocketType.Stream) { Blocking = false };
+            Assert.Equal(SocketError.InProgress, next.Connect(TcpPeer.RemoteAddress, 80));
+            Assert.NotEqual(held, ((IPEndPoint)next.LocalEndPoint!).Port);
+            next.Close();
+            harness.TakeSent();
+        }
+    }
+
+    /// <summary>Answers the stack's SYN with a SYN-ACK (ISN 5000); returns the stack's port and ISS.</summary>
+    private static ushort Handshake(HostHarness harness, out SeqNumber iss)
+    {
+        (_, byte[] synBytes) = harness.TakeSent().Single();
+        Assert.True(SegmentBuilder.TryParseTcp(synBytes, out _, out TcpHeader syn, out _));
+        iss = syn.SequenceNumber;
+        Inject(harness, syn.SourcePort, TcpFlags.Syn | TcpFlags.Ack, new SeqNumber(5000), iss + 1);
+        harness.TakeSent();
+        return syn.SourcePort;
+    }
+
+    private static void Inject(HostHarness harness, ushort port, TcpFlags flags, SeqNumber seq, SeqNumber ack)
+    {
+        var header = new TcpHeader
+        {
+            SourcePort = 80,
+            DestinationPort = port,
+            SequenceNumber = seq,
+            AcknowledgmentNumber = ack,
+            Flags = flags,
+            Window = 65535,
+        };
+        harness.Inject(SegmentBuilder.Tcp(TcpPeer.RemoteAddress, harness.Local, header, default));
     }
 
     private static byte[] ReadToEnd(NetSocket socket)

@@ -20,7 +20,7 @@ public sealed class StackFuzzerTests
         Assert.True(result.Stats.Segments > Steps / 4, $"too few segments reached the stack: {result.Stats}");
     }
 
-    [Fact(Skip = "stack bugs found by the fuzzer (FuzzFindingsTests): strict mode fails until they are fixed")]
+    [Fact]
     public void Seeds_Strict_NoKnownBugTolerated()
     {
         foreach (int seed in Enumerable.Range(1, 20))
@@ -94,7 +94,7 @@ public sealed class StackFuzzerTests
         return files;
     }
 
-    [Theory(Skip = "stack bugs found by AFL (Crashers/README.md, FuzzFindingsTests): strict replays fail until they are fixed")]
+    [Theory]
     [MemberData(nameof(Crashers))]
     public void AflCrasher_Strict_ReplaysWithoutBreakingAnInvariant(string file)
     {

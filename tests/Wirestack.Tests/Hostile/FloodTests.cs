@@ -31,7 +31,7 @@ public sealed class FloodTests
         socket.Blocking = false;
         const int megabyte = 1 << 20;
         Assert.Equal(megabyte, socket.Send(new byte[megabyte]));
-        int full = megabyte / 48 * 48; // the last 16 bytes wait (Nagle) for an ACK
+        int full = megabyte; // the 16-byte tail follows at once: no earlier small segment is unacknowledged (Minshall's Nagle)
         for (int i = 0; i < 200 && c.FlightSize < full; i++)
         {
             peer.Sent();
@@ -78,7 +78,7 @@ public sealed class FloodTests
 
         long retransmitted = peer.Stack.Counters.Tcp.RetransSegs - retransBefore;
         // RFC 6675: without a timeout each segment is retransmitted at most once per recovery, so the whole storm
-        // costs at most one transmission per segment in flight (+ the 16 bytes Nagle held), however the SACK blocks
+        // costs at most one transmission per segment in flight (+ one spare), however the SACK blocks
         // lie. One ACK runs at most three output passes (recovery entry, duplicate-ACK processing, the final
         // output), each capped at 256 segments.
         Assert.True(retransmitted <= segmentsInFlight, $"{retransmitted} retransmissions for {segmentsInFlight} segments in flight");
