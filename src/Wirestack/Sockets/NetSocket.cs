@@ -232,7 +232,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
                 return null;
             }
 
-            if (!WaitFor(() => _listener.AcceptQueueLength > 0 || _closed, ReceiveTimeout, out error))
+            if (!WaitFor(static s => s._listener!.AcceptQueueLength > 0 || s._closed, this, ReceiveTimeout, out error))
             {
                 return null;
             }
@@ -249,10 +249,12 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
         }
     }
 
-    /// <summary>Waits (blocking mode) for <paramref name="condition"/>; non-blocking returns WouldBlock at once.</summary>
-    private bool WaitFor(Func<bool> condition, TimeSpan? timeout, out SocketError error)
+    /// <summary>Waits (blocking mode) for <paramref name="condition"/> of <paramref name="state"/>; non-blocking returns
+    /// WouldBlock at once. Callers pass static lambdas, so a call that need not wait allocates nothing: the closure
+    /// the waiter takes is built only on the blocking path.</summary>
+    private bool WaitFor<TState>(Func<TState, bool> condition, TState state, TimeSpan? timeout, out SocketError error)
     {
-        if (condition())
+        if (condition(state))
         {
             error = SocketError.Success;
             return true;
@@ -264,10 +266,15 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
             return false;
         }
 
+        return WaitBlocking(condition, state, timeout, out error);
+    }
+
+    private bool WaitBlocking<TState>(Func<TState, bool> condition, TState state, TimeSpan? timeout, out SocketError error)
+    {
         IStackWaiter waiter = _stack.Waiter ?? throw new InvalidOperationException(
             $"stack '{_stack.Name}' has no driver: a blocking call needs a StackDriver (real time) or a Simulator (virtual time)");
         Instant? deadline = timeout is { } t ? Now + t : null;
-        if (waiter.WaitUntil(condition, deadline))
+        if (waiter.WaitUntil(() => condition(state), deadline))
         {
             error = SocketError.Success;
             return true;
@@ -347,7 +354,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
     private SocketError WaitConnected()
     {
         TcpConnection connection = _tcp!;
-        WaitFor(() => !connection.IsConnectQueued && connection.State is not (TcpState.SynSent or TcpState.SynReceived), SendTimeout, out SocketError waitError);
+        WaitFor(static c => !c.IsConnectQueued && c.State is not (TcpState.SynSent or TcpState.SynReceived), connection, SendTimeout, out SocketError waitError);
         if (waitError != SocketError.Success)
         {
             return waitError;
@@ -421,8 +428,8 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
                     // seed 000: a blocking send waits for the stack's budget to come back instead of failing
                     var budget = _stack.Budget;
                     int chunk = _stack.Tcp.Settings.SocketChunkSize;
-                    if (!WaitFor(() => budget.CanCharge(chunk, Wirestack.Buffers.BudgetCause.SendBuffer) || connection.PendingError != SocketError.Success || !connection.IsConnected,
-                            SendTimeout, out SocketError budgetWait))
+                    if (!WaitFor(static s => s.budget.CanCharge(s.chunk, Wirestack.Buffers.BudgetCause.SendBuffer) || s.connection.PendingError != SocketError.Success || !s.connection.IsConnected,
+                            (budget, chunk, connection), SendTimeout, out SocketError budgetWait))
                     {
                         error = budgetWait == SocketError.TimedOut ? SocketError.NoBufferSpaceAvailable : budgetWait;
                         break;
@@ -441,7 +448,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
                     break;
                 }
 
-                if (!WaitFor(() => connection.CanWrite || connection.SendSpace > 0, SendTimeout, out SocketError waitError))
+                if (!WaitFor(static c => c.CanWrite || c.SendSpace > 0, connection, SendTimeout, out SocketError waitError))
                 {
                     error = waitError;
                     break;
@@ -493,7 +500,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
                 return 0;
             }
 
-            if (!WaitFor(() => connection.CanRead, ReceiveTimeout, out error))
+            if (!WaitFor(static c => c.CanRead, connection, ReceiveTimeout, out error))
             {
                 return 0;
             }
@@ -543,7 +550,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
         }
 
         UdpEndpoint udp = _udp;
-        if (!WaitFor(() => udp.QueuedDatagrams > 0 || udp.PendingError != SocketError.Success, ReceiveTimeout, out error))
+        if (!WaitFor(static u => u.QueuedDatagrams > 0 || u.PendingError != SocketError.Success, udp, ReceiveTimeout, out error))
         {
             return 0;
         }
@@ -608,8 +615,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
                 connection.Close(now);
                 if (connection.Linger is { } linger && linger > TimeSpan.Zero && Blocking && connection.State != TcpState.Closed)
                 {
-                    // SO_LINGER with a timeout: wait until the data is acknowledged (or the time is up)
-                    _stack.Waiter?.WaitUntil(() => connection.SendQueued == 0 || connection.State is TcpState.Closed or TcpState.TimeWait, now + linger);
+                    LingerWait(connection, now + linger);
                 }
             }
 
@@ -628,6 +634,11 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
             ReadinessChanged?.Invoke(this);
         }
     }
+
+    /// <summary>SO_LINGER with a timeout: wait until the data is acknowledged (or the time is up). A method of its
+    /// own so that the closure is built only when a close lingers.</summary>
+    private void LingerWait(TcpConnection connection, Instant deadline) =>
+        _stack.Waiter?.WaitUntil(() => connection.SendQueued == 0 || connection.State is TcpState.Closed or TcpState.TimeWait, deadline);
 
     public void Dispose() => Close();
 
