@@ -310,6 +310,7 @@ internal static class WirestackBenchmarks
         }
 
         long established = pair.A.Counters.Tcp.CurrEstab + pair.B.Counters.Tcp.CurrEstab;
+        Settle(); // as before the start: a full compacting collection, so both readings are of live data
         long managedAfter = GC.GetTotalMemory(true);
         long rssAfter = ProcessMemory.ResidentBytes();
         GC.KeepAlive(clients);
@@ -320,9 +321,12 @@ internal static class WirestackBenchmarks
             0, Stopwatch.GetElapsedTime(start).TotalSeconds);
     }
 
-    /// <summary>A full garbage collection with compaction, so that the next measurement starts clean.</summary>
+    /// <summary>A full garbage collection with compaction (large-object heap included), so that the next measurement starts clean.</summary>
     public static void Settle()
     {
+        // The large-object heap too (the connection tables and socket arrays grow there, leaving their old arrays
+        // behind as free space that would otherwise stay in the process's resident memory).
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);

@@ -66,8 +66,16 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
     public bool Blocking { get; set; } = true;
 
     /// <summary>SO_RCVTIMEO / SO_SNDTIMEO for blocking calls; null waits forever.</summary>
-    public TimeSpan? ReceiveTimeout { get; set; }
-    public TimeSpan? SendTimeout { get; set; }
+    public TimeSpan? ReceiveTimeout { get => TimeoutOf(_receiveTimeoutTicks); set => _receiveTimeoutTicks = TicksOf(value); }
+    public TimeSpan? SendTimeout { get => TimeoutOf(_sendTimeoutTicks); set => _sendTimeoutTicks = TicksOf(value); }
+
+    // The timeouts as ticks, long.MinValue for none: 16 bytes less per socket than two TimeSpan? fields.
+    private long _receiveTimeoutTicks = long.MinValue;
+    private long _sendTimeoutTicks = long.MinValue;
+
+    private static TimeSpan? TimeoutOf(long ticks) => ticks == long.MinValue ? null : TimeSpan.FromTicks(ticks);
+
+    private static long TicksOf(TimeSpan? value) => value is { } v ? v.Ticks : long.MinValue;
 
     public bool ReuseAddress { get; set; }
 

@@ -91,7 +91,15 @@ public sealed partial class TcpConnection
         AdvertisedMss = ComputeAdvertisedMss();
         Mss = Math.Min(536, AdvertisedMss);
         Congestion = CongestionControl.Create(_layer.Settings.CongestionControl);
-        Rtt = new RttEstimator(_layer.Settings.InitialRto, _layer.Settings.MinRto, _layer.Settings.MaxRto);
+        TcpSettings settings = _layer.Settings;
+        if (Rtt.InitialRto == settings.InitialRto && Rtt.MinimumRto == settings.MinRto && Rtt.MaximumRto == settings.MaxRto)
+        {
+            Rtt.Reset(); // the same as a new estimator, without the garbage of one per connection
+        }
+        else
+        {
+            Rtt = new RttEstimator(settings.InitialRto, settings.MinRto, settings.MaxRto);
+        }
     }
 
     private int ComputeAdvertisedMss()
@@ -251,7 +259,7 @@ public sealed partial class TcpConnection
 
         int sackLimit = int.MaxValue;
         // RFC 2018 §8: the left edge is always retransmitted, SACKed or not (the receiver may renege).
-        if (_sackEnabled && _sndNxt > _sndUna && _sndNxt < _sndMax && !_sack!.IsEmpty)
+        if (_sackEnabled && _sndNxt > _sndUna && _sndNxt < _sndMax && _sack is { IsEmpty: false })
         {
             // Go-back-N after a timeout skips what the receiver has SACKed (Linux keeps the scoreboard too).
             SeqNumber skipped = _sack.SkipSacked(_sndNxt, out sackLimit);
