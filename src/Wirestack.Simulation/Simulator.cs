@@ -137,6 +137,12 @@ public sealed class Simulator : IDisposable
 
             for (int i = 0; i < _wires.Count; i++)
             {
+                if (!Concurrent)
+                {
+                    at = Instant.Earliest(at, _wires[i].NextDeliveryAt); // one thread: the wire's gate guards nothing
+                    continue;
+                }
+
                 lock (_wireGates[i])
                 {
                     at = Instant.Earliest(at, _wires[i].NextDeliveryAt);
@@ -178,6 +184,12 @@ public sealed class Simulator : IDisposable
         Instant now = Now;
         for (int i = 0; i < _wires.Count; i++)
         {
+            if (!Concurrent)
+            {
+                _wires[i].DeliverDue(now);
+                continue;
+            }
+
             lock (_wireGates[i])
             {
                 _wires[i].DeliverDue(now);
@@ -283,6 +295,10 @@ public sealed class Simulator : IDisposable
 
     /// <summary>Posts work to run on the simulator's context at the current instant.</summary>
     public void Post(Action action) => _context.Post(_ => action(), null);
+
+    /// <summary>Posts <paramref name="callback"/> with <paramref name="state"/>: with a cached callback, posting
+    /// allocates nothing.</summary>
+    public void Post(SendOrPostCallback callback, object? state) => _context.Post(callback, state);
 
     /// <summary>True on a thread other than the background loop's, while one runs.</summary>
     internal bool IsForeignThread => _background is { } background && !background.IsLoopThread;
