@@ -32,9 +32,10 @@ internal static class WirestackBenchmarks
 
     /// <summary>Bulk throughput of <paramref name="connections"/> connections from a to b: every sender writes
     /// as much as its socket takes, then the stacks are stepped, then every receiver reads all it can.</summary>
-    public static BulkFigure Bulk(int mtu, int connections, TimeSpan warmup, TimeSpan measure, int bufferBytes = BulkBufferBytes)
+    public static BulkFigure Bulk(int mtu, int connections, TimeSpan warmup, TimeSpan measure, int bufferBytes = BulkBufferBytes,
+        int gsoMaxSize = WirestackPair.DefaultGsoMaxSize)
     {
-        var pair = new WirestackPair(mtu);
+        var pair = new WirestackPair(mtu, gsoMaxSize: gsoMaxSize);
         NetSocket listener = pair.Listen(Port);
         var clients = new NetSocket[connections];
         var servers = new NetSocket[connections];

@@ -274,6 +274,11 @@ public sealed partial class TcpConnection
         if (avail > 0)
         {
             int len = Math.Min(Math.Min(Math.Min(Mss, avail), usable), sackLimit);
+            if (len == Mss && avail > Mss && usable > Mss && sackLimit > Mss)
+            {
+                len = LargeSegmentLength(Math.Min(Math.Min(avail, usable), sackLimit), avail);
+            }
+
             if (len <= 0)
             {
                 return false;
@@ -314,6 +319,29 @@ public sealed partial class TcpConnection
         }
 
         return false;
+    }
+
+    /// <summary>With segmentation offload on the route (<see cref="Links.ILinkDevice.GsoMaxSize"/>): as many whole
+    /// MSS of the <paramref name="allowed"/> bytes (more than one MSS) as fit in one large segment, sent as one
+    /// packet that stands for that many segments; otherwise one MSS. A tail shorter than an MSS rides along only
+    /// where one-segment-at-a-time sending would send it at once too (the last data, TCP_NODELAY); otherwise it is
+    /// left to the next call, where Nagle and SWS avoidance judge it as before.</summary>
+    private int LargeSegmentLength(int allowed, int avail)
+    {
+        int gso = _layer.Ip.GsoMaxSizeFor(Tuple.RemoteAddress);
+        int room = gso - IPv4Header.Length - TcpSegment.MinHeaderLength - TcpOptions.MaxLength;
+        if (room < 2 * Mss)
+        {
+            return Mss;
+        }
+
+        if (allowed <= room && allowed == avail && NoDelay)
+        {
+            return allowed;
+        }
+
+        int len = Math.Min(allowed, room);
+        return len - len % Mss;
     }
 
     /// <summary>Sends [seq, seq+len) from the send queue, optionally with FIN, and advances SND.NXT/SND.MAX.</summary>
