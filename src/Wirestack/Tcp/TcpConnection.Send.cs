@@ -475,14 +475,15 @@ public sealed partial class TcpConnection
             return;
         }
 
+        ulong payloadSum = 0;
         if (len > 0)
         {
             Span<byte> payload = packet!.Append(len);
-            _sendQueue!.Peek(queueOffset, payload);
+            _sendQueue!.PeekAndAccumulate(queueOffset, payload, ref payloadSum); // checksum on copy: one pass
         }
 
         packet!.Prepend(headerLength);
-        header.WriteTo(packet.Span, Tuple.LocalAddress, Tuple.RemoteAddress);
+        header.WriteTo(packet.Span, Tuple.LocalAddress, Tuple.RemoteAddress, payloadSum);
         if ((flags & TcpFlags.Ack) != 0)
         {
             _lastAckSent = _rcvNxt;
