@@ -43,7 +43,7 @@ public sealed partial class TcpConnection
 
         if (seq == _rcvNxt)
         {
-            _receiveQueue ??= new ByteQueue(_layer.Budget, BudgetCause.ReceiveBuffer, _layer.Settings.SocketChunkSize, _layer.Ip.Pool.Arrays) { GuaranteeFirstChunk = true };
+            _receiveQueue ??= _layer.RentQueue(BudgetCause.ReceiveBuffer);
             int accepted = _receiveQueue.Write(payload);
             if (accepted < payload.Length)
             {

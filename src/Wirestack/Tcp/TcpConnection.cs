@@ -337,7 +337,7 @@ public sealed partial class TcpConnection : ITimerCallback
             return 0;
         }
 
-        _sendQueue ??= new ByteQueue(_layer.Budget, BudgetCause.SendBuffer, _layer.Settings.SocketChunkSize, _layer.Ip.Pool.Arrays) { GuaranteeFirstChunk = true };
+        _sendQueue ??= _layer.RentQueue(BudgetCause.SendBuffer);
         int accepted = _sendQueue.Write(data[..room]);
         if (accepted == 0)
         {
@@ -473,7 +473,7 @@ public sealed partial class TcpConnection : ITimerCallback
         Observer = null;
         if (State is TcpState.Closed or TcpState.TimeWait)
         {
-            _receiveQueue?.Clear(); // unread data the user no longer wants
+            _layer.ReturnQueue(_receiveQueue, BudgetCause.ReceiveBuffer); // unread data the user no longer wants
             _receiveQueue = null;
             if (State == TcpState.Closed)
             {
@@ -551,14 +551,14 @@ public sealed partial class TcpConnection : ITimerCallback
 
     internal void ReleaseBuffers(bool keepReceived = false)
     {
-        _sendQueue?.Clear();
+        _layer.ReturnQueue(_sendQueue, BudgetCause.SendBuffer);
         _ooo?.Clear();
         _sendQueue = null;
         _ooo = null;
         _sack?.Reset();
         if (!keepReceived || _receiveQueue is { Length: 0 })
         {
-            _receiveQueue?.Clear();
+            _layer.ReturnQueue(_receiveQueue, BudgetCause.ReceiveBuffer);
             _receiveQueue = null;
         }
     }
