@@ -129,6 +129,12 @@ public sealed class Simulator : IDisposable
             Instant? at = Clock.NextTimerAt;
             foreach (NetStack host in _hosts)
             {
+                if (!Concurrent)
+                {
+                    at = Instant.Earliest(at, host.PollAt); // one thread: the simulator is the stacks' own loop
+                    continue;
+                }
+
                 lock (host.SyncRoot)
                 {
                     at = Instant.Earliest(at, host.PollAt);
@@ -198,6 +204,12 @@ public sealed class Simulator : IDisposable
 
         foreach (NetStack host in _hosts)
         {
+            if (!Concurrent)
+            {
+                host.Poll(now);
+                continue;
+            }
+
             lock (host.SyncRoot)
             {
                 host.Poll(now);

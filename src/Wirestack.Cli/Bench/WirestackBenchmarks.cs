@@ -337,7 +337,9 @@ internal static class WirestackBenchmarks
     /// virtual time: how long it takes on the wall clock against how long it would take in real time. Both ends are
     /// event-driven (non-blocking calls run from readiness callbacks on the simulator's context), as a server
     /// would be.</summary>
-    public static SimulatedFigure SimulatedGigabit(long bytes)
+    /// <param name="gsoMaxSize">The simulated wire's segmentation offload (<see cref="SimulatedWire.GsoMaxSize"/>):
+    /// 0, one packet per MSS; 65535, NICs with TSO/GRO, large segments serialised and queued by their bytes.</param>
+    public static SimulatedFigure SimulatedGigabit(long bytes, int gsoMaxSize = 0)
     {
         var impairments = new LinkImpairments
         {
@@ -348,7 +350,7 @@ internal static class WirestackBenchmarks
         using var sim = new Simulator(1);
         NetStack a = sim.AddHost("a");
         NetStack b = sim.AddHost("b");
-        sim.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", impairments, impairments, rxRing: 4096);
+        sim.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", impairments, impairments, rxRing: 4096).GsoMaxSize = gsoMaxSize;
         long wallStart = Stopwatch.GetTimestamp();
         TimeSpan cpuStart = CpuTime.Process();
         var listener = new NetSocket(b, SocketType.Stream);

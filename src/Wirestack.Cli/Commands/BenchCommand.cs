@@ -139,7 +139,8 @@ internal static class BenchCommand
                     (int)parsed.ValueOr(buffer, WirestackBenchmarks.BulkBufferBytes), parsed.GetValue(gso)).ToJson(),
                 "rate" => WirestackBenchmarks.ConnectionRate(warmup, time, parsed.GetValue(ephemeral)).ToJson(),
                 "memory" => WirestackBenchmarks.IdleMemory(parsed.GetValue(connections), parsed.InvocationConfiguration.Error.WriteLine).ToJson(),
-                "simulated" => WirestackBenchmarks.SimulatedGigabit((long)(parsed.GetValue(seconds) * 1e8)).ToJson(),
+                "simulated" => WirestackBenchmarks.SimulatedGigabit((long)(parsed.GetValue(seconds) * 1e8),
+                    parsed.GetResult(gso) is null ? 0 : parsed.GetValue(gso)).ToJson(),
                 _ => WirestackBenchmarks.PingPong(parsed.GetValue(count), warmup).ToJson(),
             };
             JsonOutput.Write(parsed.InvocationConfiguration.Output, result);
