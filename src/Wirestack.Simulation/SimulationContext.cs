@@ -9,17 +9,16 @@ internal sealed class SimulationContext(Simulator simulator) : SynchronizationCo
 {
     private readonly Queue<(SendOrPostCallback Callback, object? State)> _queue = new();
     private readonly object _gate = new();
+    private volatile int _count; // the queue's length, readable without the gate (asked on every simulator step)
 
-    public bool HasWork
-    {
-        get { lock (_gate) { return _queue.Count > 0; } }
-    }
+    public bool HasWork => _count > 0;
 
     public override void Post(SendOrPostCallback d, object? state)
     {
         lock (_gate)
         {
             _queue.Enqueue((d, state));
+            _count = _queue.Count;
         }
 
         simulator.OnWork();
@@ -51,6 +50,11 @@ internal sealed class SimulationContext(Simulator simulator) : SynchronizationCo
 
     public void RunPending()
     {
+        if (_count == 0)
+        {
+            return; // the common case on a busy simulation: nothing posted since the last step
+        }
+
         SynchronizationContext? previous = Current;
         SetSynchronizationContext(this);
         try
@@ -64,6 +68,8 @@ internal sealed class SimulationContext(Simulator simulator) : SynchronizationCo
                     {
                         return;
                     }
+
+                    _count = _queue.Count;
                 }
 
                 item.Callback(item.State);

@@ -129,6 +129,12 @@ public sealed class Simulator : IDisposable
             Instant? at = Clock.NextTimerAt;
             foreach (NetStack host in _hosts)
             {
+                if (!Concurrent)
+                {
+                    at = Instant.Earliest(at, host.PollAt); // one thread: the simulator is the stacks' own loop
+                    continue;
+                }
+
                 lock (host.SyncRoot)
                 {
                     at = Instant.Earliest(at, host.PollAt);
@@ -137,6 +143,12 @@ public sealed class Simulator : IDisposable
 
             for (int i = 0; i < _wires.Count; i++)
             {
+                if (!Concurrent)
+                {
+                    at = Instant.Earliest(at, _wires[i].NextDeliveryAt); // one thread: the wire's gate guards nothing
+                    continue;
+                }
+
                 lock (_wireGates[i])
                 {
                     at = Instant.Earliest(at, _wires[i].NextDeliveryAt);
@@ -178,6 +190,12 @@ public sealed class Simulator : IDisposable
         Instant now = Now;
         for (int i = 0; i < _wires.Count; i++)
         {
+            if (!Concurrent)
+            {
+                _wires[i].DeliverDue(now);
+                continue;
+            }
+
             lock (_wireGates[i])
             {
                 _wires[i].DeliverDue(now);
@@ -186,6 +204,12 @@ public sealed class Simulator : IDisposable
 
         foreach (NetStack host in _hosts)
         {
+            if (!Concurrent)
+            {
+                host.Poll(now);
+                continue;
+            }
+
             lock (host.SyncRoot)
             {
                 host.Poll(now);
@@ -283,6 +307,10 @@ public sealed class Simulator : IDisposable
 
     /// <summary>Posts work to run on the simulator's context at the current instant.</summary>
     public void Post(Action action) => _context.Post(_ => action(), null);
+
+    /// <summary>Posts <paramref name="callback"/> with <paramref name="state"/>: with a cached callback, posting
+    /// allocates nothing.</summary>
+    public void Post(SendOrPostCallback callback, object? state) => _context.Post(callback, state);
 
     /// <summary>True on a thread other than the background loop's, while one runs.</summary>
     internal bool IsForeignThread => _background is { } background && !background.IsLoopThread;

@@ -61,6 +61,63 @@ public static class InternetChecksum
         return sum;
     }
 
+    /// <summary>Copies <paramref name="source"/> into the front of <paramref name="destination"/> and adds it to a
+    /// running sum in the same pass (lwIP's checksum-on-copy): the bytes are read once, not once to copy and once to
+    /// sum. The result is the one <see cref="Accumulate"/> gives for the same bytes.</summary>
+    public static ulong CopyAndAccumulate(ReadOnlySpan<byte> source, Span<byte> destination, ulong sum = 0)
+    {
+        if (destination.Length < source.Length)
+        {
+            throw new ArgumentException("destination is shorter than source", nameof(destination));
+        }
+
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && source.Length >= 64)
+        {
+            ref byte from = ref MemoryMarshal.GetReference(source);
+            ref byte to = ref MemoryMarshal.GetReference(destination);
+            Vector256<ulong> acc0 = Vector256<ulong>.Zero;
+            Vector256<ulong> acc1 = Vector256<ulong>.Zero;
+            for (; i + 64 <= source.Length; i += 64)
+            {
+                Vector256<byte> a = Vector256.LoadUnsafe(ref from, (nuint)i);
+                Vector256<byte> b = Vector256.LoadUnsafe(ref from, (nuint)(i + 32));
+                a.StoreUnsafe(ref to, (nuint)i);
+                b.StoreUnsafe(ref to, (nuint)(i + 32));
+                (Vector256<ulong> lo0, Vector256<ulong> hi0) = Vector256.Widen(a.AsUInt32());
+                (Vector256<ulong> lo1, Vector256<ulong> hi1) = Vector256.Widen(b.AsUInt32());
+                acc0 += lo0 + hi0;
+                acc1 += lo1 + hi1;
+            }
+
+            sum += Vector256.Sum(acc0 + acc1);
+        }
+
+        // The rest (under 64 bytes, or all of it without vector hardware): copy, then sum from the copy (in cache).
+        source[i..].CopyTo(destination[i..]);
+        return Accumulate(destination[i..source.Length], sum);
+    }
+
+    /// <summary>Folds a running sum to 16 bits (one's complement addition, no complement taken), in the machine's
+    /// order as <see cref="Accumulate"/> keeps it.</summary>
+    public static ulong Fold(ulong sum)
+    {
+        sum = (sum & 0xFFFF_FFFF) + (sum >> 32);
+        sum = (sum & 0xFFFF_FFFF) + (sum >> 32);
+        uint s = (uint)sum;
+        s = (s & 0xFFFF) + (s >> 16);
+        s = (s & 0xFFFF) + (s >> 16);
+        return s;
+    }
+
+    /// <summary>The running sum of bytes that start at an odd offset of the data being summed, given their sum as
+    /// summed from their own start: RFC 1071 §2(B), swapping the two bytes of the folded sum.</summary>
+    public static ulong ShiftByOneByte(ulong sum)
+    {
+        ulong folded = Fold(sum);
+        return ((folded & 0xFF) << 8) | (folded >> 8);
+    }
+
     /// <summary>Adds a big-endian 16-bit value (e.g. a protocol number or a length) to a running sum.</summary>
     public static ulong AddWord(ulong sum, ushort bigEndianValue) =>
         sum + (BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(bigEndianValue) : bigEndianValue);

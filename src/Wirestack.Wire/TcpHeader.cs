@@ -62,7 +62,26 @@ public struct TcpHeader : IEquatable<TcpHeader>
     /// with the payload already in place, and fills in the checksum over the pseudo-header, header and payload.</summary>
     public readonly void WriteTo(Span<byte> segment, IPv4Address source, IPv4Address destination)
     {
+        WriteFields(segment, Length);
+        ulong sum = InternetChecksum.PseudoHeader(source, destination, IPProtocol.Tcp, segment.Length);
+        BinaryPrimitives.WriteUInt16BigEndian(segment[16..], InternetChecksum.Finish(InternetChecksum.Accumulate(segment, sum)));
+    }
+
+    /// <summary>As <see cref="WriteTo(Span{byte}, IPv4Address, IPv4Address)"/>, with the payload's running sum
+    /// (<see cref="InternetChecksum.Accumulate"/> of the payload bytes alone, e.g. from
+    /// <see cref="InternetChecksum.CopyAndAccumulate"/> while the payload was copied in) already known, so the payload
+    /// is not read again.</summary>
+    public readonly void WriteTo(Span<byte> segment, IPv4Address source, IPv4Address destination, ulong payloadSum)
+    {
         int headerLength = Length;
+        WriteFields(segment, headerLength);
+        ulong sum = InternetChecksum.PseudoHeader(source, destination, IPProtocol.Tcp, segment.Length);
+        sum = InternetChecksum.Accumulate(segment[..headerLength], sum) + InternetChecksum.Fold(payloadSum);
+        BinaryPrimitives.WriteUInt16BigEndian(segment[16..], InternetChecksum.Finish(sum));
+    }
+
+    private readonly void WriteFields(Span<byte> segment, int headerLength)
+    {
         if (headerLength > TcpSegment.MinHeaderLength + TcpOptions.MaxLength)
         {
             // RFC 9293 §3.1: the 4-bit data offset cannot describe more than 60 bytes of header.
@@ -85,8 +104,6 @@ public struct TcpHeader : IEquatable<TcpHeader>
         segment[17] = 0;
         BinaryPrimitives.WriteUInt16BigEndian(segment[18..], UrgentPointer);
         Options.WriteTo(segment[TcpSegment.MinHeaderLength..]);
-        ulong sum = InternetChecksum.PseudoHeader(source, destination, IPProtocol.Tcp, segment.Length);
-        BinaryPrimitives.WriteUInt16BigEndian(segment[16..], InternetChecksum.Finish(InternetChecksum.Accumulate(segment, sum)));
     }
 
     /// <summary>Field-by-field equality, options compared as <see cref="TcpOptions.Equals(TcpOptions)"/> does.</summary>

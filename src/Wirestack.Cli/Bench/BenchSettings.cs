@@ -46,7 +46,7 @@ internal sealed record BenchSettings
         Warmup = TimeSpan.FromSeconds(1),
         RateTime = TimeSpan.FromSeconds(5),
         PingPongs = 200_000,
-        IdleConnections = 100_000,
+        IdleConnections = 1_000_000, // the "1,000,000 concurrent connections in one process", shown in every full run
         SimulatedBytes = 1_000_000_000,
         LargeBufferBytes = 256 << 20,
         LimitTime = TimeSpan.FromSeconds(1),

@@ -32,9 +32,10 @@ internal static class WirestackBenchmarks
 
     /// <summary>Bulk throughput of <paramref name="connections"/> connections from a to b: every sender writes
     /// as much as its socket takes, then the stacks are stepped, then every receiver reads all it can.</summary>
-    public static BulkFigure Bulk(int mtu, int connections, TimeSpan warmup, TimeSpan measure, int bufferBytes = BulkBufferBytes)
+    public static BulkFigure Bulk(int mtu, int connections, TimeSpan warmup, TimeSpan measure, int bufferBytes = BulkBufferBytes,
+        int gsoMaxSize = WirestackPair.DefaultGsoMaxSize)
     {
-        var pair = new WirestackPair(mtu);
+        var pair = new WirestackPair(mtu, gsoMaxSize: gsoMaxSize);
         NetSocket listener = pair.Listen(Port);
         var clients = new NetSocket[connections];
         var servers = new NetSocket[connections];
@@ -310,6 +311,7 @@ internal static class WirestackBenchmarks
         }
 
         long established = pair.A.Counters.Tcp.CurrEstab + pair.B.Counters.Tcp.CurrEstab;
+        Settle(); // as before the start: a full compacting collection, so both readings are of live data
         long managedAfter = GC.GetTotalMemory(true);
         long rssAfter = ProcessMemory.ResidentBytes();
         GC.KeepAlive(clients);
@@ -320,9 +322,12 @@ internal static class WirestackBenchmarks
             0, Stopwatch.GetElapsedTime(start).TotalSeconds);
     }
 
-    /// <summary>A full garbage collection with compaction, so that the next measurement starts clean.</summary>
+    /// <summary>A full garbage collection with compaction (large-object heap included), so that the next measurement starts clean.</summary>
     public static void Settle()
     {
+        // The large-object heap too (the connection tables and socket arrays grow there, leaving their old arrays
+        // behind as free space that would otherwise stay in the process's resident memory).
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
@@ -332,7 +337,9 @@ internal static class WirestackBenchmarks
     /// virtual time: how long it takes on the wall clock against how long it would take in real time. Both ends are
     /// event-driven (non-blocking calls run from readiness callbacks on the simulator's context), as a server
     /// would be.</summary>
-    public static SimulatedFigure SimulatedGigabit(long bytes)
+    /// <param name="gsoMaxSize">The simulated wire's segmentation offload (<see cref="SimulatedWire.GsoMaxSize"/>):
+    /// 0, one packet per MSS; 65535, NICs with TSO/GRO, large segments serialised and queued by their bytes.</param>
+    public static SimulatedFigure SimulatedGigabit(long bytes, int gsoMaxSize = 0)
     {
         var impairments = new LinkImpairments
         {
@@ -343,7 +350,7 @@ internal static class WirestackBenchmarks
         using var sim = new Simulator(1);
         NetStack a = sim.AddHost("a");
         NetStack b = sim.AddHost("b");
-        sim.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", impairments, impairments, rxRing: 4096);
+        sim.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", impairments, impairments, rxRing: 4096).GsoMaxSize = gsoMaxSize;
         long wallStart = Stopwatch.GetTimestamp();
         TimeSpan cpuStart = CpuTime.Process();
         var listener = new NetSocket(b, SocketType.Stream);

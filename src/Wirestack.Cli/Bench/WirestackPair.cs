@@ -29,6 +29,9 @@ internal sealed class WirestackPair
     public static readonly IPv4Address AddressA = new(10, 0, 0, 1);
     public static readonly IPv4Address AddressB = new(10, 0, 0, 2);
 
+    /// <summary>The bench wire's segmentation offload: 64 KiB, as the kernel's loopback (gso_max_size 65536).</summary>
+    public const int DefaultGsoMaxSize = 65535;
+
     /// <summary>The most one <see cref="Step"/> moves the stacks' clock: 1 ms.</summary>
     public const long MaxStepAdvanceMicroseconds = 1000;
 
@@ -39,12 +42,14 @@ internal sealed class WirestackPair
     /// <param name="memoryBudgetBytes">Each stack's byte budget.</param>
     /// <param name="rxRingSlots">Receive ring slots of each port: large, so that a full window of segments
     /// delivered at once is not dropped as rx_missed.</param>
-    public WirestackPair(int mtu, long memoryBudgetBytes = 1L << 30, int rxRingSlots = 65536)
+    /// <param name="gsoMaxSize">The wire's segmentation offload (<see cref="SimulatedWire.GsoMaxSize"/>): TCP may
+    /// send up to this many bytes as one large segment, as over the kernel's loopback (GSO/TSO); 0 turns it off.</param>
+    public WirestackPair(int mtu, long memoryBudgetBytes = 1L << 30, int rxRingSlots = 65536, int gsoMaxSize = DefaultGsoMaxSize)
     {
         var impairments = new LinkImpairments { Mtu = mtu };
         // No copy on the wire: the sender's buffer is handed to the receiver, as the kernel's loopback hands over its
         // skb (the default wire copies each packet into its own pool, as a NIC's DMA would: one more pass per byte).
-        Wire = new SimulatedWire(new Random(7), impairments, impairments, rxRingSlots, "bench", memoryLimitBytes: 1L << 30) { CopyPackets = false };
+        Wire = new SimulatedWire(new Random(7), impairments, impairments, rxRingSlots, "bench", memoryLimitBytes: 1L << 30) { CopyPackets = false, GsoMaxSize = gsoMaxSize };
         A = new NetStack(new NetStackOptions { Name = "a", Seed = 11, MemoryBudgetBytes = memoryBudgetBytes }, () => _now);
         B = new NetStack(new NetStackOptions { Name = "b", Seed = 12, MemoryBudgetBytes = memoryBudgetBytes }, () => _now);
         A.AddInterface(Wire.A, new IPv4Cidr(AddressA, 24));

@@ -112,6 +112,7 @@ internal static class BenchCommand
         Option<double> seconds = new("--seconds") { Description = "Measured seconds (bulk, rate).", DefaultValueFactory = _ => 10.0 };
         Option<int> count = CliOptions.Integer("--count", "Round trips (latency).", 1_000_000, 10);
         Option<long> buffer = CliOptions.Size("--buffer", "Socket buffer size of each bulk connection (default 4MiB).", 4096, int.MaxValue);
+        Option<int> gso = CliOptions.Integer("--gso", "bulk: the wire's segmentation offload in bytes (0: off).", WirestackPair.DefaultGsoMaxSize, 0);
         Option<bool> ephemeral = new("--ephemeral") { Description = "rate: let connect pick random ephemeral ports instead of round-robin binds." };
         Option<bool> allocations = new("--allocations") { Description = "Sample what allocates (GCAllocationTick events) and print the top kinds on stderr." };
         var command = new Command("bench-wirestack", "Wirestack's side of one 'wirestack bench' measurement alone (for profiling); prints one JSON object.")
@@ -126,6 +127,7 @@ internal static class BenchCommand
         command.Options.Add(allocations);
         command.Options.Add(buffer);
         command.Options.Add(ephemeral);
+        command.Options.Add(gso);
         command.SetAction(parsed =>
         {
             using AllocationSampler? sampler = parsed.GetValue(allocations) ? new AllocationSampler() : null;
@@ -134,10 +136,11 @@ internal static class BenchCommand
             var result = parsed.GetValue(kind) switch
             {
                 "bulk" => WirestackBenchmarks.Bulk(parsed.GetValue(mtu), parsed.GetValue(connections), warmup, time,
-                    (int)parsed.ValueOr(buffer, WirestackBenchmarks.BulkBufferBytes)).ToJson(),
+                    (int)parsed.ValueOr(buffer, WirestackBenchmarks.BulkBufferBytes), parsed.GetValue(gso)).ToJson(),
                 "rate" => WirestackBenchmarks.ConnectionRate(warmup, time, parsed.GetValue(ephemeral)).ToJson(),
                 "memory" => WirestackBenchmarks.IdleMemory(parsed.GetValue(connections), parsed.InvocationConfiguration.Error.WriteLine).ToJson(),
-                "simulated" => WirestackBenchmarks.SimulatedGigabit((long)(parsed.GetValue(seconds) * 1e8)).ToJson(),
+                "simulated" => WirestackBenchmarks.SimulatedGigabit((long)(parsed.GetValue(seconds) * 1e8),
+                    parsed.GetResult(gso) is null ? 0 : parsed.GetValue(gso)).ToJson(),
                 _ => WirestackBenchmarks.PingPong(parsed.GetValue(count), warmup).ToJson(),
             };
             JsonOutput.Write(parsed.InvocationConfiguration.Output, result);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Wirestack.Wire;
 
 namespace Wirestack.Buffers;
 
@@ -110,6 +111,35 @@ public sealed class ByteQueue
         {
             int n = Math.Min(total - copied, _chunkSize - inChunk);
             ChunkAt(chunk).AsSpan(inChunk, n).CopyTo(destination.Slice(copied, n));
+            copied += n;
+            chunk++;
+            inChunk = 0;
+        }
+
+        return copied;
+    }
+
+    /// <summary>As <see cref="Peek"/>, adding the bytes copied to the Internet-checksum running sum
+    /// <paramref name="sum"/> in the same pass (checksum on copy); the sum is that of the copied bytes from their
+    /// first, as <see cref="InternetChecksum.Accumulate"/> would give it.</summary>
+    public int PeekAndAccumulate(int offset, Span<byte> destination, ref ulong sum)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (offset >= Length)
+        {
+            return 0;
+        }
+
+        int total = Math.Min(destination.Length, Length - offset);
+        int absolute = _readOffset + offset;
+        int chunk = absolute / _chunkSize;
+        int inChunk = absolute % _chunkSize;
+        int copied = 0;
+        while (copied < total)
+        {
+            int n = Math.Min(total - copied, _chunkSize - inChunk);
+            ulong piece = InternetChecksum.CopyAndAccumulate(ChunkAt(chunk).AsSpan(inChunk, n), destination.Slice(copied, n));
+            sum += (copied & 1) == 0 ? piece : InternetChecksum.ShiftByOneByte(piece);
             copied += n;
             chunk++;
             inChunk = 0;

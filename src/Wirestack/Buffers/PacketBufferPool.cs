@@ -21,7 +21,9 @@ public sealed class PacketBufferPool
     {
         Budget = budget;
         Headroom = headroom;
-        Arrays = arrays ?? new ByteArrayCache();
+        // Retention up to the budget: the free lists never hold more than was leased at once, which the budget
+        // caps, so a stack that once had a window of buffers in flight keeps them instead of allocating again.
+        Arrays = arrays ?? new ByteArrayCache((int)Math.Min(int.MaxValue, Math.Max(0, budget.Limit)));
     }
 
     /// <summary>Where the buffers' arrays come from and go back to (the stack's own free lists).</summary>
@@ -56,9 +58,6 @@ public sealed class PacketBufferPool
         Arrays.Return(array);
         Budget.Release(charged, cause);
         LeasedCount--;
-        if (_free.Count < 1024)
-        {
-            _free.Push(buffer);
-        }
+        _free.Push(buffer); // bounded by the most buffers leased at once (the budget caps that)
     }
 }

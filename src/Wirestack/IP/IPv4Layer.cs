@@ -107,6 +107,36 @@ public sealed class IPv4Layer
     }
 
     /// <summary>The MTU of the path to <paramref name="destination"/> as far as this host knows (its first hop).</summary>
+    /// <summary>The segmentation offload of the device towards <paramref name="destination"/>
+    /// (<see cref="ILinkDevice.GsoMaxSize"/>; 0 for none).</summary>
+    public int GsoMaxSizeFor(IPv4Address destination)
+    {
+        if (!AnyGso())
+        {
+            return 0; // the common case, without a route lookup
+        }
+
+        if (IsLocalAddress(destination))
+        {
+            return FindLoopbackFor(destination)?.Device.GsoMaxSize ?? 0;
+        }
+
+        return Routes.TryLookup(destination, out Route? route) ? _interfaces[route.InterfaceIndex].Device.GsoMaxSize : 0;
+    }
+
+    private bool AnyGso()
+    {
+        foreach (NetInterface iface in _interfaces)
+        {
+            if (iface.Device.GsoMaxSize > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public int MtuFor(IPv4Address destination)
     {
         if (IsLocalAddress(destination))
@@ -285,7 +315,8 @@ public sealed class IPv4Layer
     internal SocketError Transmit(NetInterface iface, in IPv4Header header, PacketBuffer packet, Instant now)
     {
         int mtu = iface.Mtu;
-        if (IPv4Header.Length + packet.Length <= mtu)
+        int limit = header.Protocol == IPProtocol.Tcp ? Math.Max(mtu, iface.Device.GsoMaxSize) : mtu; // TCP large segments (GSO)
+        if (IPv4Header.Length + packet.Length <= limit)
         {
             header.WriteTo(packet.Prepend(IPv4Header.Length));
             iface.Device.Transmit(packet, now);

@@ -25,6 +25,11 @@ public interface ILinkDevice
     /// <summary>The largest datagram (IP medium) or frame payload (Ethernet medium) the link carries.</summary>
     int Mtu { get; }
 
+    /// <summary>Segmentation offload (Linux's TSO/GSO, <c>gso_max_size</c>): the largest IP datagram carrying TCP
+    /// that the device takes beyond <see cref="Mtu"/> and delivers whole, so TCP may send several MSS of data as one
+    /// large segment instead of one segment per MSS. 0 (the default) when the device has no such offload.</summary>
+    int GsoMaxSize => 0;
+
     /// <summary>Device counters (<c>ethtool -S</c> style).</summary>
     LinkCounters Counters { get; }
 

@@ -28,6 +28,9 @@ public sealed class SimulatedPort : ILinkDevice
     /// <summary>The MTU of this port's sending direction (<see cref="LinkImpairments.Mtu"/>).</summary>
     public int Mtu => _wire.OutgoingImpairments(this).Mtu;
 
+    /// <summary>The wire's <see cref="SimulatedWire.GsoMaxSize"/>.</summary>
+    public int GsoMaxSize => _wire.GsoMaxSize;
+
     public LinkCounters Counters { get; } = new();
 
     /// <summary>The port's receive ring: packets delivered by the wire wait here until received.</summary>

@@ -102,6 +102,12 @@ public sealed class SimulatedWire
     /// pool then serves only duplicates. Impairments work the same either way. Set it before traffic flows.</summary>
     public bool CopyPackets { get; set; } = true;
 
+    /// <summary>Segmentation offload, as the kernel's loopback has (<see cref="ILinkDevice.GsoMaxSize"/>): TCP
+    /// datagrams up to this size are carried whole even when larger than the MTU, as one packet (0, the default:
+    /// none; the MTU applies to every packet). Impairments then act on the large packet as a whole, so this is for
+    /// in-memory links where packets are not meant to model a real line (the benchmark's wire).</summary>
+    public int GsoMaxSize { get; set; }
+
     /// <summary>Optional observer called with every packet as it is delivered, with its arrival time (for a
     /// wire-level capture). It must not keep the span.</summary>
     public Action<ReadOnlySpan<byte>, Instant>? Tap { get; set; }
@@ -149,7 +155,7 @@ public sealed class SimulatedWire
         Direction direction = Outgoing(sender);
         LinkImpairments impairments = direction.Impairments;
         int length = packet.Length;
-        if (length > impairments.Mtu)
+        if (length > impairments.Mtu && (length > GsoMaxSize || !IsTcp(packet.Span)))
         {
             sender.Counters.TxDropped++;
             packet.Dispose();
@@ -293,6 +299,9 @@ public sealed class SimulatedWire
         impairments.Validate();
         return impairments;
     }
+
+    /// <summary>An IPv4 datagram carrying TCP (the protocol field of the header).</summary>
+    private static bool IsTcp(ReadOnlySpan<byte> datagram) => datagram.Length > 9 && datagram[9] == 6;
 
     private static long Microseconds(TimeSpan span) => span.Ticks / TimeSpan.TicksPerMicrosecond;
 

@@ -43,8 +43,8 @@ public sealed partial class NetSocket
                     // seed 000: a blocking send waits for the stack's budget to come back instead of failing
                     var budget = _stack.Budget;
                     int chunk = _stack.Tcp.Settings.SocketChunkSize;
-                    if (!WaitFor(() => budget.CanCharge(chunk, Wirestack.Buffers.BudgetCause.SendBuffer) || connection.PendingError != SocketError.Success || !connection.IsConnected,
-                            SendTimeout, out SocketError budgetWait))
+                    if (!WaitFor(static s => s.budget.CanCharge(s.chunk, Wirestack.Buffers.BudgetCause.SendBuffer) || s.connection.PendingError != SocketError.Success || !s.connection.IsConnected,
+                            (budget, chunk, connection), SendTimeout, out SocketError budgetWait))
                     {
                         error = budgetWait == SocketError.TimedOut ? SocketError.NoBufferSpaceAvailable : budgetWait;
                         break;
@@ -63,7 +63,7 @@ public sealed partial class NetSocket
                     break;
                 }
 
-                if (!WaitFor(() => connection.CanWrite || connection.SendSpace > 0, SendTimeout, out SocketError waitError))
+                if (!WaitFor(static c => c.CanWrite || c.SendSpace > 0, connection, SendTimeout, out SocketError waitError))
                 {
                     error = waitError;
                     break;
@@ -115,7 +115,7 @@ public sealed partial class NetSocket
                 return 0;
             }
 
-            if (!WaitFor(() => connection.CanRead, ReceiveTimeout, out error))
+            if (!WaitFor(static c => c.CanRead, connection, ReceiveTimeout, out error))
             {
                 return 0;
             }
@@ -165,7 +165,7 @@ public sealed partial class NetSocket
         }
 
         UdpEndpoint udp = _udp;
-        if (!WaitFor(() => udp.QueuedDatagrams > 0 || udp.PendingError != SocketError.Success, ReceiveTimeout, out error))
+        if (!WaitFor(static u => u.QueuedDatagrams > 0 || u.PendingError != SocketError.Success, udp, ReceiveTimeout, out error))
         {
             return 0;
         }

@@ -66,8 +66,16 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
     public bool Blocking { get; set; } = true;
 
     /// <summary>SO_RCVTIMEO / SO_SNDTIMEO for blocking calls; null waits forever.</summary>
-    public TimeSpan? ReceiveTimeout { get; set; }
-    public TimeSpan? SendTimeout { get; set; }
+    public TimeSpan? ReceiveTimeout { get => TimeoutOf(_receiveTimeoutTicks); set => _receiveTimeoutTicks = TicksOf(value); }
+    public TimeSpan? SendTimeout { get => TimeoutOf(_sendTimeoutTicks); set => _sendTimeoutTicks = TicksOf(value); }
+
+    // The timeouts as ticks, long.MinValue for none: 16 bytes less per socket than two TimeSpan? fields.
+    private long _receiveTimeoutTicks = long.MinValue;
+    private long _sendTimeoutTicks = long.MinValue;
+
+    private static TimeSpan? TimeoutOf(long ticks) => ticks == long.MinValue ? null : TimeSpan.FromTicks(ticks);
+
+    private static long TicksOf(TimeSpan? value) => value is { } v ? v.Ticks : long.MinValue;
 
     public bool ReuseAddress { get; set; }
 
@@ -233,7 +241,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
                 return null;
             }
 
-            if (!WaitFor(() => _listener.AcceptQueueLength > 0 || _closed, ReceiveTimeout, out error))
+            if (!WaitFor(static s => s._listener!.AcceptQueueLength > 0 || s._closed, this, ReceiveTimeout, out error))
             {
                 return null;
             }
@@ -250,10 +258,12 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
         }
     }
 
-    /// <summary>Waits (blocking mode) for <paramref name="condition"/>; non-blocking returns WouldBlock at once.</summary>
-    private bool WaitFor(Func<bool> condition, TimeSpan? timeout, out SocketError error)
+    /// <summary>Waits (blocking mode) for <paramref name="condition"/> of <paramref name="state"/>; non-blocking returns
+    /// WouldBlock at once. Callers pass static lambdas, so a call that need not wait allocates nothing: the closure
+    /// the waiter takes is built only on the blocking path.</summary>
+    private bool WaitFor<TState>(Func<TState, bool> condition, TState state, TimeSpan? timeout, out SocketError error)
     {
-        if (condition())
+        if (condition(state))
         {
             error = SocketError.Success;
             return true;
@@ -265,11 +275,16 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
             return false;
         }
 
+        return WaitBlocking(condition, state, timeout, out error);
+    }
+
+    private bool WaitBlocking<TState>(Func<TState, bool> condition, TState state, TimeSpan? timeout, out SocketError error)
+    {
         IStackWaiter waiter = _stack.Waiter ?? throw new InvalidOperationException(
             $"stack '{_stack.Name}' has no driver: a blocking call needs a StackDriver (real time) or a Simulator (virtual time)");
         Instant? deadline = timeout is { } t ? Now + t : null;
         // A Close on another thread ends the wait (like Socket.Dispose in .NET): the caller gets OperationAborted.
-        bool met = waiter.WaitUntil(() => _closed || condition(), deadline);
+        bool met = waiter.WaitUntil(() => _closed || condition(state), deadline);
         if (_closed)
         {
             error = SocketError.OperationAborted;
@@ -350,7 +365,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
     private SocketError WaitConnected()
     {
         TcpConnection connection = _tcp!;
-        WaitFor(() => !connection.IsConnectQueued && connection.State is not (TcpState.SynSent or TcpState.SynReceived), SendTimeout, out SocketError waitError);
+        WaitFor(static c => !c.IsConnectQueued && c.State is not (TcpState.SynSent or TcpState.SynReceived), connection, SendTimeout, out SocketError waitError);
         if (waitError != SocketError.Success)
         {
             return waitError;
@@ -421,8 +436,7 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
                 connection.Close(now);
                 if (connection.Linger is { } linger && linger > TimeSpan.Zero && Blocking && connection.State != TcpState.Closed)
                 {
-                    // SO_LINGER with a timeout: wait until the data is acknowledged (or the time is up)
-                    _stack.Waiter?.WaitUntil(() => connection.SendQueued == 0 || connection.State is TcpState.Closed or TcpState.TimeWait, now + linger);
+                    LingerWait(connection, now + linger);
                 }
             }
 
@@ -441,6 +455,11 @@ public sealed partial class NetSocket : IEndpointObserver, IDisposable
             ReadinessChanged?.Invoke(this);
         }
     }
+
+    /// <summary>SO_LINGER with a timeout: wait until the data is acknowledged (or the time is up). A method of its
+    /// own so that the closure is built only when a close lingers.</summary>
+    private void LingerWait(TcpConnection connection, Instant deadline) =>
+        _stack.Waiter?.WaitUntil(() => connection.SendQueued == 0 || connection.State is TcpState.Closed or TcpState.TimeWait, deadline);
 
     public void Dispose() => Close();
 

@@ -7,7 +7,8 @@ namespace Wirestack.Tcp;
 /// <summary>
 /// Out-of-order receive data (RFC 9293 §3.10.7.4: segments beyond RCV.NXT are held until the hole before them
 /// fills). Data is kept as a sorted list of disjoint, maximal sequence ranges; each range's bytes sit in one buffer
-/// rented from <see cref="ArrayPool{T}.Shared"/> and charged to the stack's budget (its rented length plus
+/// rented from the stack's <see cref="ByteArrayCache"/> (buffers below its smallest class, and all buffers without
+/// one, from <see cref="ArrayPool{T}.Shared"/>) and charged to the stack's budget (its rented length plus
 /// <see cref="RangeOverhead"/>) under <see cref="BudgetCause.ReceiveBuffer"/>.
 /// </summary>
 /// <remarks>
@@ -32,6 +33,7 @@ public sealed class ReassemblyQueue
 
     private readonly MemoryBudget _budget;
     private readonly int _maxRanges;
+    private readonly ByteArrayCache? _arrays;
 
     // Sorted by Start, disjoint, never adjacent. Rented while non-empty.
     private Range[]? _ranges;
@@ -40,12 +42,16 @@ public sealed class ReassemblyQueue
     // Monotonic stamp of the last change, for RFC 2018 §4 block ordering.
     private long _clock;
 
-    public ReassemblyQueue(MemoryBudget budget, int maxRanges = 256)
+    /// <param name="budget">The budget every buffer is charged to.</param>
+    /// <param name="maxRanges">The most disjoint ranges held at once.</param>
+    /// <param name="arrays">The stack's free lists the buffers come from; <see cref="ArrayPool{T}.Shared"/> if null.</param>
+    public ReassemblyQueue(MemoryBudget budget, int maxRanges = 256, ByteArrayCache? arrays = null)
     {
         ArgumentNullException.ThrowIfNull(budget);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRanges);
         _budget = budget;
         _maxRanges = maxRanges;
+        _arrays = arrays;
     }
 
     public bool IsEmpty => _count == 0;
@@ -385,11 +391,11 @@ public sealed class ReassemblyQueue
 
     private bool TryRentCharged(int size, out byte[] buffer, out int charge)
     {
-        buffer = ArrayPool<byte>.Shared.Rent(size);
+        buffer = _arrays is not null && size >= ByteArrayCache.MinimumSize ? _arrays.Rent(size) : ArrayPool<byte>.Shared.Rent(size);
         charge = buffer.Length + RangeOverhead;
         if (!_budget.TryCharge(charge, Cause))
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ReturnArray(buffer);
             buffer = null!;
             charge = 0;
             return false;
@@ -399,9 +405,21 @@ public sealed class ReassemblyQueue
         return true;
     }
 
+    private void ReturnArray(byte[] buffer)
+    {
+        if (_arrays is not null && buffer.Length >= ByteArrayCache.MinimumSize)
+        {
+            _arrays.Return(buffer);
+        }
+        else
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     private void ReturnCharged(byte[] buffer, int charge)
     {
-        ArrayPool<byte>.Shared.Return(buffer);
+        ReturnArray(buffer);
         _budget.Release(charge, Cause);
         ChargedBytes -= charge;
     }

@@ -18,9 +18,13 @@ public sealed class RttEstimator
     /// <summary>RFC 6298 §2: K = 4.</summary>
     public const int K = 4;
 
-    private readonly TimeSpan _initialRto;
-    private readonly TimeSpan _minRto;
-    private readonly TimeSpan _maxRto;
+    // The three limits, shared between estimators made with the same ones (one per connection, nearly always the
+    // stack's settings): 16 bytes less per connection than three TimeSpan fields.
+    private readonly Limits _limits;
+
+    private sealed record Limits(TimeSpan Initial, TimeSpan Min, TimeSpan Max);
+
+    private static Limits? s_lastLimits;
 
     /// <param name="initialRto">RTO before any sample (RFC 6298 §2.1; Linux and the RFC use 1 s).</param>
     /// <param name="minRto">Lower clamp (RFC 6298 §2.4 says 1 s; Linux uses 200 ms).</param>
@@ -42,23 +46,39 @@ public sealed class RttEstimator
             throw new ArgumentOutOfRangeException(nameof(initialRto), initialRto, "initial RTO must be positive");
         }
 
-        _initialRto = initialRto;
-        _minRto = minRto;
-        _maxRto = maxRto;
+        Limits? shared = s_lastLimits; // benign race: at worst an estimator gets its own copy
+        if (shared is null || shared.Initial != initialRto || shared.Min != minRto || shared.Max != maxRto)
+        {
+            s_lastLimits = shared = new Limits(initialRto, minRto, maxRto);
+        }
+
+        _limits = shared;
         Rto = Clamp(initialRto);
     }
 
+    // The four optional durations below are kept as ticks, NoSample (negative: samples never are) meaning none,
+    // so an estimator (one per connection) is 32 bytes smaller than with TimeSpan? fields.
+    private const long NoSample = -1;
+    private long _srtt = NoSample;
+    private long _rttvar = NoSample;
+    private long _latest = NoSample;
+    private long _min = NoSample;
+
     /// <summary>SRTT; null until the first sample.</summary>
-    public TimeSpan? SmoothedRtt { get; private set; }
+    public TimeSpan? SmoothedRtt { get => Get(_srtt); private set => _srtt = Set(value); }
 
     /// <summary>RTTVAR; null until the first sample.</summary>
-    public TimeSpan? RttVariance { get; private set; }
+    public TimeSpan? RttVariance { get => Get(_rttvar); private set => _rttvar = Set(value); }
 
     /// <summary>The most recent sample.</summary>
-    public TimeSpan? LatestRtt { get; private set; }
+    public TimeSpan? LatestRtt { get => Get(_latest); private set => _latest = Set(value); }
 
     /// <summary>The smallest sample seen (CUBIC and RACK-style consumers use it).</summary>
-    public TimeSpan? MinRtt { get; private set; }
+    public TimeSpan? MinRtt { get => Get(_min); private set => _min = Set(value); }
+
+    private static TimeSpan? Get(long ticks) => ticks < 0 ? null : TimeSpan.FromTicks(ticks);
+
+    private static long Set(TimeSpan? value) => value is { } v ? v.Ticks : NoSample;
 
     /// <summary>Samples taken so far.</summary>
     public long SampleCount { get; private set; }
@@ -75,21 +95,24 @@ public sealed class RttEstimator
         get
         {
             long baseTicks = Rto.Ticks;
-            long maxTicks = _maxRto.Ticks;
+            long maxTicks = _limits.Max.Ticks;
             // Doubling Backoff times exceeds the cap once baseTicks > maxTicks >> Backoff; checking that first
             // avoids overflow for any Backoff.
             if (Backoff >= 63 || baseTicks > (maxTicks >> Backoff))
             {
-                return _maxRto;
+                return _limits.Max;
             }
 
             return TimeSpan.FromTicks(Math.Min(baseTicks << Backoff, maxTicks));
         }
     }
 
-    public TimeSpan MinimumRto => _minRto;
+    public TimeSpan MinimumRto => _limits.Min;
 
-    public TimeSpan MaximumRto => _maxRto;
+    /// <summary>The RTO before any sample, as given to the constructor.</summary>
+    public TimeSpan InitialRto => _limits.Initial;
+
+    public TimeSpan MaximumRto => _limits.Max;
 
     /// <summary>
     /// Takes a round-trip measurement (RFC 6298 §2.2 for the first, §2.3 for the rest) and recomputes the RTO. A
@@ -152,8 +175,8 @@ public sealed class RttEstimator
         MinRtt = null;
         SampleCount = 0;
         Backoff = 0;
-        Rto = Clamp(_initialRto);
+        Rto = Clamp(_limits.Initial);
     }
 
-    private TimeSpan Clamp(TimeSpan rto) => rto < _minRto ? _minRto : rto > _maxRto ? _maxRto : rto;
+    private TimeSpan Clamp(TimeSpan rto) => rto < _limits.Min ? _limits.Min : rto > _limits.Max ? _limits.Max : rto;
 }

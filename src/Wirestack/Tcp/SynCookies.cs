@@ -2,7 +2,6 @@
 // must remember (a coarse time and the MSS) in its ISN, keyed by a secret, and rebuilds the connection when the
 // final ACK returns. Like Linux without timestamps, options other than the MSS are lost on such connections.
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using Wirestack.Time;
 using Wirestack.Wire;
 
@@ -14,9 +13,10 @@ public sealed class SynCookies
     /// <summary>MSS values a cookie can carry (3 bits), largest first.</summary>
     private static readonly ushort[] s_mssTable = [8960, 1460, 1440, 1400, 1300, 1220, 536, 88];
 
-    private readonly byte[] _secret;
+    private readonly SipHash _prf;
 
-    public SynCookies(ReadOnlySpan<byte> secret) => _secret = secret.ToArray();
+    /// <param name="secret">At least 16 bytes, the key of the cookie's keyed hash (SipHash-2-4, as Linux).</param>
+    public SynCookies(ReadOnlySpan<byte> secret) => _prf = SipHash.FromSecret(secret);
 
     /// <summary>How long a cookie stays valid, in 64-second ticks (Linux MAX_SYNCOOKIE_AGE is 2 minutes).</summary>
     public const int MaxAgeTicks = 2;
@@ -32,9 +32,7 @@ public sealed class SynCookies
         BinaryPrimitives.WriteUInt16BigEndian(input[10..], tuple.RemotePort);
         BinaryPrimitives.WriteUInt32BigEndian(input[12..], clientIsn.Value);
         BinaryPrimitives.WriteUInt32BigEndian(input[16..], tick);
-        Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(_secret, input, mac);
-        return BinaryPrimitives.ReadUInt32BigEndian(mac);
+        return unchecked((uint)_prf.Compute(input));
     }
 
     /// <summary>The ISN for a SYN answered statelessly: 27 bits of keyed hash, 2 bits of time, 3 bits of MSS.</summary>

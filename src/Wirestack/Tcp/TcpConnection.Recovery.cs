@@ -7,7 +7,23 @@ namespace Wirestack.Tcp;
 
 public sealed partial class TcpConnection
 {
-    private readonly SackScoreboard? _sack = new();
+    private SackScoreboard? _sack; // created when SACK information first matters (most connections never need it)
+
+    /// <summary>The SACK scoreboard, created on first use already caught up with SND.UNA (an empty board that had
+    /// seen every cumulative ACK would be in the same state).</summary>
+    private SackScoreboard Sack
+    {
+        get
+        {
+            if (_sack is null)
+            {
+                _sack = new SackScoreboard();
+                _sack.OnCumulativeAck(_sndUna);
+            }
+
+            return _sack;
+        }
+    }
     private bool _inRecovery;
     private SeqNumber _recoveryPoint;
     private SeqNumber _highRxt;
@@ -58,7 +74,7 @@ public sealed partial class TcpConnection
 
         if (_sackEnabled)
         {
-            _sack!.OnCumulativeAck(ack);
+            _sack?.OnCumulativeAck(ack);
             if (h.Options.SackCount > 0)
             {
                 UpdateScoreboard(h, now);
@@ -111,7 +127,7 @@ public sealed partial class TcpConnection
         if (_sackEnabled && h.Options.SackCount > 0)
         {
             UpdateScoreboard(h, now);
-            sackSaysLost = _sack!.IsLost(_sndUna, Mss);
+            sackSaysLost = Sack.IsLost(_sndUna, Mss);
         }
 
         if (_inRecovery)
@@ -153,13 +169,13 @@ public sealed partial class TcpConnection
             blocks[i] = h.Options.Sacks[i];
         }
 
-        _sack!.Update(h.AcknowledgmentNumber, _sndMax, blocks[..n], out bool isDsack);
+        Sack.Update(h.AcknowledgmentNumber, _sndMax, blocks[..n], out bool isDsack);
         if (isDsack)
         {
             _layer.Counters.TCPDSACKRecv++;
         }
 
-        if (!_inRecovery && _sndUna >= _recoveryPoint && _sack.IsLost(_sndUna, Mss))
+        if (!_inRecovery && _sndUna >= _recoveryPoint && _sack!.IsLost(_sndUna, Mss))
         {
             EnterRecovery(now);
         }
@@ -224,13 +240,13 @@ public sealed partial class TcpConnection
                 _highRxt = _sndUna;
             }
 
-            int pipe = _sack!.Pipe(_sndUna, _sndMax, _highRxt, Mss);
+            int pipe = Sack.Pipe(_sndUna, _sndMax, _highRxt, Mss);
             if (Congestion!.Cwnd - pipe < Mss)
             {
                 return;
             }
 
-            bool found = _sack.NextSegment(_sndUna, _sndMax, _highRxt, Mss, out SeqNumber seq, out int len, out bool rule3);
+            bool found = _sack!.NextSegment(_sndUna, _sndMax, _highRxt, Mss, out SeqNumber seq, out int len, out bool rule3);
             if (found && !rule3)
             {
                 RetransmitRange(seq, len, now); // rule 1: lost and not yet retransmitted

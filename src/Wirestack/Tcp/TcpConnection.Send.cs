@@ -95,7 +95,15 @@ public sealed partial class TcpConnection
         AdvertisedMss = ComputeAdvertisedMss();
         Mss = Math.Min(536, AdvertisedMss);
         Congestion = CongestionControl.Create(_layer.Settings.CongestionControl);
-        Rtt = new RttEstimator(_layer.Settings.InitialRto, _layer.Settings.MinRto, _layer.Settings.MaxRto);
+        TcpSettings settings = _layer.Settings;
+        if (Rtt.InitialRto == settings.InitialRto && Rtt.MinimumRto == settings.MinRto && Rtt.MaximumRto == settings.MaxRto)
+        {
+            Rtt.Reset(); // the same as a new estimator, without the garbage of one per connection
+        }
+        else
+        {
+            Rtt = new RttEstimator(settings.InitialRto, settings.MinRto, settings.MaxRto);
+        }
     }
 
     private int ComputeAdvertisedMss()
@@ -266,7 +274,7 @@ public sealed partial class TcpConnection
 
         int sackLimit = int.MaxValue;
         // RFC 2018 §8: the left edge is always retransmitted, SACKed or not (the receiver may renege).
-        if (_sackEnabled && _sndNxt > _sndUna && _sndNxt < _sndMax && !_sack!.IsEmpty)
+        if (_sackEnabled && _sndNxt > _sndUna && _sndNxt < _sndMax && _sack is { IsEmpty: false })
         {
             // Go-back-N after a timeout skips what the receiver has SACKed (Linux keeps the scoreboard too).
             SeqNumber skipped = _sack.SkipSacked(_sndNxt, out sackLimit);
@@ -282,6 +290,12 @@ public sealed partial class TcpConnection
         {
             int mss = SegmentMss();
             int len = Math.Min(Math.Min(Math.Min(mss, avail), usable), sackLimit);
+            if (len == Mss && avail > Mss && usable > Mss && sackLimit > Mss)
+            {
+                // full-size segments and no SACK blocks to carry: a large segment where the route offloads
+                len = LargeSegmentLength(Math.Min(Math.Min(avail, usable), sackLimit), avail);
+            }
+
             if (len <= 0)
             {
                 return false;
@@ -350,6 +364,29 @@ public sealed partial class TcpConnection
 
         int blocks = Math.Min((_hasDsack ? 1 : 0) + (_ooo?.RangeCount ?? 0), _tsEnabled ? 3 : 4);
         return blocks == 0 ? Mss : Math.Max(1, Mss - (4 + 8 * blocks));
+    }
+
+    /// <summary>With segmentation offload on the route (<see cref="Links.ILinkDevice.GsoMaxSize"/>): as many whole
+    /// MSS of the <paramref name="allowed"/> bytes (more than one MSS) as fit in one large segment, sent as one
+    /// packet that stands for that many segments; otherwise one MSS. A tail shorter than an MSS rides along only
+    /// where one-segment-at-a-time sending would send it at once too (the last data, TCP_NODELAY); otherwise it is
+    /// left to the next call, where Nagle and SWS avoidance judge it as before.</summary>
+    private int LargeSegmentLength(int allowed, int avail)
+    {
+        int gso = _layer.Ip.GsoMaxSizeFor(Tuple.RemoteAddress);
+        int room = gso - IPv4Header.Length - TcpSegment.MinHeaderLength - TcpOptions.MaxLength;
+        if (room < 2 * Mss)
+        {
+            return Mss;
+        }
+
+        if (allowed <= room && allowed == avail && NoDelay)
+        {
+            return allowed;
+        }
+
+        int len = Math.Min(allowed, room);
+        return len - len % Mss;
     }
 
     /// <summary>Sends [seq, seq+len) from the send queue, optionally with FIN, and advances SND.NXT/SND.MAX.</summary>
@@ -483,14 +520,15 @@ public sealed partial class TcpConnection
             return;
         }
 
+        ulong payloadSum = 0;
         if (len > 0)
         {
             Span<byte> payload = packet!.Append(len);
-            _sendQueue!.Peek(queueOffset, payload);
+            _sendQueue!.PeekAndAccumulate(queueOffset, payload, ref payloadSum); // checksum on copy: one pass
         }
 
         packet!.Prepend(headerLength);
-        header.WriteTo(packet.Span, Tuple.LocalAddress, Tuple.RemoteAddress);
+        header.WriteTo(packet.Span, Tuple.LocalAddress, Tuple.RemoteAddress, payloadSum);
         if ((flags & TcpFlags.Ack) != 0)
         {
             _lastAckSent = _rcvNxt;

@@ -47,7 +47,7 @@ public sealed partial class TcpConnection
 
         if (seq == _rcvNxt)
         {
-            _receiveQueue ??= new ByteQueue(_layer.Budget, BudgetCause.ReceiveBuffer, _layer.Settings.SocketChunkSize, _layer.Ip.Pool.Arrays) { GuaranteeFirstChunk = true };
+            _receiveQueue ??= _layer.RentQueue(BudgetCause.ReceiveBuffer);
             int accepted = _receiveQueue.Write(payload);
             if (accepted < payload.Length)
             {
@@ -87,7 +87,7 @@ public sealed partial class TcpConnection
         }
 
         // Out of order: keep it (bounded) and send an immediate duplicate ACK with SACK blocks (RFC 5681 §4.2).
-        _ooo ??= new ReassemblyQueue(_layer.Budget);
+        _ooo ??= new ReassemblyQueue(_layer.Budget, arrays: _layer.Ip.Pool.Arrays);
         long refusedBefore = _layer.Budget.FailuresFor(BudgetCause.ReceiveBuffer);
         int rangesBefore = _ooo.RangeCount;
         int stored = _ooo.Insert(_rcvNxt, seq, payload);

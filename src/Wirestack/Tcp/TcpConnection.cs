@@ -92,24 +92,51 @@ public sealed partial class TcpConnection : ITimerCallback
     public int SendBufferSize { get; private set; }
 
     public bool NoDelay { get; set; }
-    public bool KeepAlive { get; set; }
-    public TimeSpan? KeepIdle { get; set; }
-    public TimeSpan? KeepInterval { get; set; }
-    public int? KeepCount { get; set; }
+    public bool KeepAlive { get => _cold?.KeepAlive ?? false; set { if (value || _cold is not null) Cold.KeepAlive = value; } }
+    public TimeSpan? KeepIdle { get => _cold?.KeepIdle; set { if (value is not null || _cold is not null) Cold.KeepIdle = value; } }
+    public TimeSpan? KeepInterval { get => _cold?.KeepInterval; set { if (value is not null || _cold is not null) Cold.KeepInterval = value; } }
+    public int? KeepCount { get => _cold?.KeepCount; set { if (value is not null || _cold is not null) Cold.KeepCount = value; } }
 
     /// <summary>TCP_USER_TIMEOUT (RFC 5482); zero means the default behaviour.</summary>
-    public TimeSpan UserTimeout { get; set; }
+    public TimeSpan UserTimeout
+    {
+        get => _cold?.UserTimeout ?? TimeSpan.Zero;
+        set { if (value != TimeSpan.Zero || _cold is not null) Cold.UserTimeout = value; }
+    }
 
     /// <summary>TCP_SYNCNT; null: the stack's <see cref="TcpSettings.SynRetries"/>.</summary>
-    public int? SynCount { get; set; }
+    public int? SynCount { get => _cold?.SynCount; set { if (value is not null || _cold is not null) Cold.SynCount = value; } }
 
     /// <summary>SO_LINGER: null off; zero means close sends RST.</summary>
-    public TimeSpan? Linger { get; set; }
+    public TimeSpan? Linger { get => _cold?.Linger; set { if (value is not null || _cold is not null) Cold.Linger = value; } }
+
+    // Rarely set state lives in a side object allocated on first use, so an idle connection that never sets an
+    // option, fails or is traced does not carry it (about 100 bytes).
+    private ColdState? _cold;
+
+    private ColdState Cold => _cold ??= new ColdState();
+
+    private sealed class ColdState
+    {
+        public bool KeepAlive;
+        public int MaxSegmentOption;
+        public byte Tos;
+        public long TotalRetransmits;
+        public TimeSpan? KeepIdle;
+        public TimeSpan? KeepInterval;
+        public int? KeepCount;
+        public TimeSpan UserTimeout;
+        public int? SynCount;
+        public TimeSpan? Linger;
+        public string? ErrorCause;
+        public string? LastCallCause;
+        public List<TcpTraceEvent>? Trace;
+    }
 
     /// <summary>TCP_MAXSEG as set by the user (0: from the route's MTU).</summary>
-    public int MaxSegmentOption { get; set; }
+    public int MaxSegmentOption { get => _cold?.MaxSegmentOption ?? 0; set { if (value != 0 || _cold is not null) Cold.MaxSegmentOption = value; } }
 
-    public byte Tos { get; set; }
+    public byte Tos { get => _cold?.Tos ?? 0; set { if (value != 0 || _cold is not null) Cold.Tos = value; } }
 
     /// <summary>Whether the user shut down the receive side.</summary>
     public bool ReceiveShutdown { get; private set; }
@@ -120,10 +147,10 @@ public sealed partial class TcpConnection : ITimerCallback
     public SocketError PendingError { get; private set; }
 
     /// <summary>What the stack saw that led to <see cref="PendingError"/> ("7 SYNs at 0,1,3,7,15,31,63 s, no answer").</summary>
-    public string? ErrorCause { get; private set; }
+    public string? ErrorCause { get => _cold?.ErrorCause; private set { if (value is not null || _cold is not null) Cold.ErrorCause = value; } }
 
     /// <summary>Why the last call on this connection failed when the connection itself did not (e.g. ENOBUFS).</summary>
-    public string? LastCallCause { get; private set; }
+    public string? LastCallCause { get => _cold?.LastCallCause; private set { if (value is not null || _cold is not null) Cold.LastCallCause = value; } }
 
     /// <summary>The effective send MSS (payload bytes per segment).</summary>
     public int Mss { get; private set; } = 536;
@@ -159,13 +186,13 @@ public sealed partial class TcpConnection : ITimerCallback
     /// <summary>Retransmissions of the current unacknowledged data (or SYN), the figure <c>ss</c> prints.</summary>
     public int Retransmits { get; private set; }
 
-    public long TotalRetransmits { get; private set; }
+    public long TotalRetransmits { get => _cold?.TotalRetransmits ?? 0; private set { if (value != 0 || _cold is not null) Cold.TotalRetransmits = value; } }
 
     /// <summary>Times at which SYNs were sent (for the explanation of a connect timeout).</summary>
     internal List<Instant>? SynTimes { get; private set; }
 
     /// <summary>An optional per-connection event trace (state changes, retransmits, windows).</summary>
-    public List<TcpTraceEvent>? Trace { get; set; }
+    public List<TcpTraceEvent>? Trace { get => _cold?.Trace; set { if (value is not null || _cold is not null) Cold.Trace = value; } }
 
     internal TcpLayer Layer => _layer;
 
@@ -332,7 +359,7 @@ public sealed partial class TcpConnection : ITimerCallback
             return 0;
         }
 
-        _sendQueue ??= new ByteQueue(_layer.Budget, BudgetCause.SendBuffer, _layer.Settings.SocketChunkSize, _layer.Ip.Pool.Arrays) { GuaranteeFirstChunk = true };
+        _sendQueue ??= _layer.RentQueue(BudgetCause.SendBuffer);
         int accepted = _sendQueue.Write(data[..room]);
         if (accepted == 0)
         {
@@ -468,7 +495,7 @@ public sealed partial class TcpConnection : ITimerCallback
         Observer = null;
         if (State is TcpState.Closed or TcpState.TimeWait)
         {
-            _receiveQueue?.Clear(); // unread data the user no longer wants
+            _layer.ReturnQueue(_receiveQueue, BudgetCause.ReceiveBuffer); // unread data the user no longer wants
             _receiveQueue = null;
             if (State == TcpState.Closed)
             {
@@ -546,14 +573,14 @@ public sealed partial class TcpConnection : ITimerCallback
 
     internal void ReleaseBuffers(bool keepReceived = false)
     {
-        _sendQueue?.Clear();
+        _layer.ReturnQueue(_sendQueue, BudgetCause.SendBuffer);
         _ooo?.Clear();
         _sendQueue = null;
         _ooo = null;
         _sack?.Reset();
         if (!keepReceived || _receiveQueue is { Length: 0 })
         {
-            _receiveQueue?.Clear();
+            _layer.ReturnQueue(_receiveQueue, BudgetCause.ReceiveBuffer);
             _receiveQueue = null;
         }
     }
@@ -589,6 +616,11 @@ public sealed partial class TcpConnection : ITimerCallback
         }
 
         State = state;
+        if (state == TcpState.Established)
+        {
+            SynTimes = null; // only a connect timeout explains itself with them
+        }
+
         Trace?.Add(new TcpTraceEvent(now, "state", $"{old.SsName()} -> {state.SsName()}"));
         _layer.OnStateChanged(this, old, state, now);
     }

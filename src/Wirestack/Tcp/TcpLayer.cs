@@ -65,6 +65,43 @@ public sealed partial class TcpLayer : IIPDispatcher
 
     public TcpConnection CreateConnection() => new(this);
 
+    // Socket-buffer queues of finished connections, kept for the next ones (a queue and its chunk table are about
+    // 130 bytes: at tens of thousands of connections a second, that garbage is worth avoiding). Bounded.
+    private readonly Stack<ByteQueue> _freeSendQueues = new();
+    private readonly Stack<ByteQueue> _freeReceiveQueues = new();
+    private const int FreeQueueLimit = 1024;
+
+    /// <summary>An empty send or receive queue (<paramref name="cause"/>), reused when one is free.</summary>
+    internal ByteQueue RentQueue(BudgetCause cause)
+    {
+        Stack<ByteQueue> free = cause == BudgetCause.SendBuffer ? _freeSendQueues : _freeReceiveQueues;
+        while (free.TryPop(out ByteQueue? queue))
+        {
+            if (queue.ChunkSize == Settings.SocketChunkSize)
+            {
+                return queue;
+            }
+        }
+
+        return new ByteQueue(Budget, cause, Settings.SocketChunkSize, Ip.Pool.Arrays) { GuaranteeFirstChunk = true };
+    }
+
+    /// <summary>Empties <paramref name="queue"/> (its chunks go back to the budget) and keeps it for reuse.</summary>
+    internal void ReturnQueue(ByteQueue? queue, BudgetCause cause)
+    {
+        if (queue is null)
+        {
+            return;
+        }
+
+        queue.Clear();
+        Stack<ByteQueue> free = cause == BudgetCause.SendBuffer ? _freeSendQueues : _freeReceiveQueues;
+        if (free.Count < FreeQueueLimit)
+        {
+            free.Push(queue);
+        }
+    }
+
     internal SeqNumber NextIsn(FourTuple tuple, Instant now) =>
         _isn.Next(tuple.LocalAddress.Value, tuple.LocalPort, tuple.RemoteAddress.Value, tuple.RemotePort, now);
 

@@ -239,4 +239,25 @@ public class ByteQueueTests
         // allocate, which is far below one allocation per call.
         Assert.True(allocated < 64 * 1024, $"allocated {allocated} B");
     }
+
+    [Theory]
+    [InlineData(0, 100)]
+    [InlineData(1, 100)]
+    [InlineData(13, 47)]
+    [InlineData(5, 64)]
+    public void PeekAndAccumulate_copies_like_Peek_and_sums_across_chunks(int offset, int length)
+    {
+        var budget = new MemoryBudget(1 << 20);
+        var queue = new ByteQueue(budget, BudgetCause.SendBuffer, chunkSize: 16); // odd pieces at every chunk edge
+        byte[] data = new byte[200];
+        new Random(offset + length).NextBytes(data);
+        queue.Discard(queue.Write(data.AsSpan(0, 3))); // the read position is odd inside the first chunk
+        queue.Write(data);
+        byte[] copy = new byte[length];
+        ulong sum = 0;
+        Assert.Equal(length, queue.PeekAndAccumulate(offset, copy, ref sum));
+        Assert.Equal(data.AsSpan(offset, length).ToArray(), copy);
+        Assert.Equal(Wirestack.Wire.InternetChecksum.Compute(copy), Wirestack.Wire.InternetChecksum.Finish(sum));
+        queue.Clear();
+    }
 }

@@ -1,0 +1,59 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Wirestack.Simulation;
+using Wirestack.Links;
+using Wirestack.Sockets;
+using Wirestack.Tests.Support;
+
+namespace Wirestack.Tests.Links;
+
+/// <summary>
+/// Segmentation offload on the simulated wire (<see cref="SimulatedWire.GsoMaxSize"/>, as the kernel's loopback has
+/// GSO/TSO): TCP sends several MSS of data as one large packet, the receiver takes it whole, and the bytes arrive
+/// intact; without it (the default) no packet is larger than the MTU.
+/// </summary>
+public sealed class SegmentationOffloadTests
+{
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(65535, false)]
+    [InlineData(65535, true)]
+    public void Bulk_data_arrives_intact_and_large_segments_are_sent_only_with_offload(int gsoMaxSize, bool copyPackets)
+    {
+        var (sim, clientHost, serverHost) = Net.TwoHosts(gsoMaxSize + (copyPackets ? 1 : 0));
+        SimulatedWire wire = sim.Wires[0];
+        wire.GsoMaxSize = gsoMaxSize;
+        wire.CopyPackets = copyPackets;
+        long largest = 0;
+        wire.Tap = (packet, _) => largest = Math.Max(largest, packet.Length);
+        byte[] data = new byte[3 << 20];
+        new Random(gsoMaxSize).NextBytes(data);
+        using var listener = new NetSocket(serverHost, SocketType.Stream);
+        listener.Bind(new IPEndPoint(IPAddress.Any, 5001));
+        listener.Listen(4);
+        using var client = new NetSocket(clientHost, SocketType.Stream);
+        client.Connect(new IPEndPoint(IPAddress.Parse("10.0.0.2"), 5001));
+        using NetSocket server = listener.Accept();
+        client.Connection!.SetBufferSizesUnclamped(1 << 20, 1 << 20);
+        server.Connection!.SetBufferSizesUnclamped(1 << 20, 1 << 20);
+        var reader = new SocketDrain(sim, server);
+        Assert.Equal(data.Length, client.Send(data));
+        client.Close();
+        sim.RunUntil(() => reader.Finished, TimeSpan.FromSeconds(600));
+
+        Assert.Equal(SocketError.Success, reader.Error);
+        Assert.Equal(SHA256.HashData(data), reader.Digest);
+        int mtu = LinkImpairments.None.Mtu;
+        if (gsoMaxSize == 0)
+        {
+            Assert.True(largest <= mtu, $"largest packet {largest} B");
+        }
+        else
+        {
+            Assert.True(largest > mtu && largest <= gsoMaxSize, $"largest packet {largest} B");
+            long dataSegments = clientHost.Counters.Tcp.OutSegs;
+            Assert.True(dataSegments < data.Length / 1448 / 4, $"{dataSegments} segments for {data.Length} B");
+        }
+    }
+}
