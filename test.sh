@@ -40,5 +40,15 @@ print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
 if [ "$status" -ne 0 ]; then
   echo "test.sh: dotnet test exited with status $status (a build error or failing tests; see above)"
+  exit "$status"
 fi
-exit "$status"
+
+# The benchmark as a smoke check (issue 7): it must complete; its figures are not judged here.
+echo "test.sh: smoke run of 'wirestack bench --quick'"
+if ! dotnet run -c "$configuration" --no-build --project src/Wirestack.Cli -- bench --quick --json >"$log" 2>&1; then
+  tail -n 30 "$log"
+  echo "test.sh: 'wirestack bench --quick' failed"
+  exit 1
+fi
+echo "test.sh: bench --quick completed"
+exit 0
