@@ -95,6 +95,11 @@ public static class SocketTable
     public static SocketTableRow Connection(TcpConnection c, Instant now)
     {
         ArgumentNullException.ThrowIfNull(c);
+        if (c.TimeWaitSnapshot is { } tw)
+        {
+            return TimeWait(c, tw, now);
+        }
+
         int mss = Math.Max(1, c.Mss);
         int? cwnd = c.Congestion is { } cc ? DivideUp(cc.Cwnd, mss) : null;
         int? ssthresh = c.Congestion is { Ssthresh: < int.MaxValue } s ? DivideUp(s.Ssthresh, mss) : null;
@@ -124,6 +129,34 @@ public static class SocketTable
             c.PendingError,
             c.ErrorCause,
             c.IsOrphan);
+    }
+
+    /// <summary>The row of a TIME-WAIT record's stand-in: the figures the connection had when it became a record.</summary>
+    private static SocketTableRow TimeWait(TcpConnection c, TimeWaitRecord tw, Instant now)
+    {
+        int mss = Math.Max(1, tw.Mss);
+        return new SocketTableRow(
+            "tcp",
+            c.State.SsName(),
+            0,
+            0,
+            Endpoint(c.Tuple.LocalAddress.ToString(), c.Tuple.LocalAddress.IsUnspecified, c.Tuple.LocalPort),
+            Endpoint(c.Tuple.RemoteAddress.ToString(), false, c.Tuple.RemotePort),
+            "timewait",
+            tw.Expiry > now ? tw.Expiry - now : TimeSpan.Zero,
+            tw.Retransmits,
+            tw.TotalRetransmits,
+            tw.Cwnd < 0 ? null : DivideUp(tw.Cwnd, mss),
+            tw.Ssthresh is < 0 or int.MaxValue ? null : DivideUp(tw.Ssthresh, mss),
+            tw.Mss,
+            tw.Srtt,
+            tw.RttVar,
+            TimeSpan.FromTicks(tw.RtoTicks),
+            tw.SendWindow,
+            0,
+            System.Net.Sockets.SocketError.Success,
+            null,
+            true);
     }
 
     private static SocketTableRow Listener(TcpListener l) => new(

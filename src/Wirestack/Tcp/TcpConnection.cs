@@ -131,6 +131,7 @@ public sealed partial class TcpConnection : ITimerCallback
         public string? ErrorCause;
         public string? LastCallCause;
         public List<TcpTraceEvent>? Trace;
+        public TimeWaitViewState? TimeWaitView; // a stand-in for a TIME-WAIT record (TcpConnection.TimeWait.cs)
     }
 
     /// <summary>TCP_MAXSEG as set by the user (0: from the route's MTU).</summary>
@@ -500,6 +501,10 @@ public sealed partial class TcpConnection : ITimerCallback
             if (State == TcpState.Closed)
             {
                 _layer.Remove(this);
+            }
+            else
+            {
+                _layer.CompactIfTimeWait(this);
             }
 
             return;

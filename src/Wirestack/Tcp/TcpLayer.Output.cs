@@ -76,6 +76,11 @@ public sealed partial class TcpLayer
         var tuple = new FourTuple(quoted.Source, localPort, quoted.Destination, remotePort);
         if (!_connections.TryGetValue(tuple, out TcpConnection? connection))
         {
+            if (_timeWait.TryGet(tuple, out TimeWaitRecord record) && seq != record.SndNxt)
+            {
+                Counters.OutOfWindowIcmps++; // SND.UNA = SND.NXT in TIME-WAIT: only that sequence number is in flight
+            }
+
             return;
         }
 

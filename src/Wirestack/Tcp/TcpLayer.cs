@@ -35,6 +35,7 @@ public sealed partial class TcpLayer : IIPDispatcher
         _isn = new IsnGenerator(secret);
         random.NextBytes(secret);
         _cookies = new SynCookies(secret);
+        _timeWait = new TimeWaitTable(this);
         ip.RegisterProtocol(IPProtocol.Tcp, this);
     }
 
@@ -51,9 +52,36 @@ public sealed partial class TcpLayer : IIPDispatcher
     /// <summary>Segments not sent because no packet buffer could be had (the retransmission timer covers them).</summary>
     public long OutputNoBuffers { get; internal set; }
 
-    public int ConnectionCount => _connections.Count;
+    public int ConnectionCount => _connections.Count + _timeWait.Count;
 
-    public IEnumerable<TcpConnection> Connections => _connections.Values;
+    /// <summary>Every connection in the table; a TIME-WAIT record (a connection whose user had gone) appears as a
+    /// stand-in built for the enumeration (TcpConnection.TimeWait.cs).</summary>
+    public IEnumerable<TcpConnection> Connections => _timeWait.Count == 0
+        ? _connections.Values
+        : _connections.Values.Concat(_timeWait.All.Select(p => TcpConnection.TimeWaitView(this, p.Key, p.Value)));
+
+    // TIME-WAIT connections without a user, kept as compact records (TimeWaitRecord.cs).
+    private readonly TimeWaitTable _timeWait;
+
+    /// <summary>After a segment or close(): a TIME-WAIT connection whose user has gone becomes a compact record
+    /// (unless it is traced or watched, or anything else of it is still pending). Its port stays counted.</summary>
+    internal void CompactIfTimeWait(TcpConnection connection)
+    {
+        if (connection.State == TcpState.TimeWait && connection.IsOrphan && StateChanged is null &&
+            _connections.TryGetValue(connection.Tuple, out TcpConnection? existing) && existing == connection &&
+            connection.TryCompactTimeWait(out TimeWaitRecord record))
+        {
+            _connections.Remove(connection.Tuple);
+            _timeWait.Add(connection.Tuple, record);
+        }
+    }
+
+    /// <summary>A TIME-WAIT record ended: its local port counts one connection less.</summary>
+    internal void ReleaseTimeWaitPort(ushort port)
+    {
+        if (_connectionPorts.GetValueOrDefault(port) <= 1) _connectionPorts.Remove(port);
+        else _connectionPorts[port]--;
+    }
 
     public IEnumerable<TcpListener> Listeners => _listeners.Values.SelectMany(l => l);
 
@@ -238,7 +266,7 @@ public sealed partial class TcpLayer : IIPDispatcher
         }
 
         var tuple = new FourTuple(source.Value, localPort, remote, remotePort);
-        if (_connections.ContainsKey(tuple))
+        if (_connections.ContainsKey(tuple) || _timeWait.Contains(tuple))
         {
             return SocketError.AddressAlreadyInUse; // EADDRNOTAVAIL in Linux for an ephemeral clash; bound: EADDRINUSE
         }
@@ -373,6 +401,25 @@ public sealed partial class TcpLayer : IIPDispatcher
             else
             {
                 connection.OnSegment(h, payload, now);
+                if (connection.State == TcpState.TimeWait)
+                {
+                    CompactIfTimeWait(connection);
+                }
+
+                return;
+            }
+        }
+        else if (_timeWait.Count != 0 && _timeWait.TryGet(tuple, out TimeWaitRecord record))
+        {
+            if (h.Has(TcpFlags.Syn) && !h.Has(TcpFlags.Ack) && !h.Has(TcpFlags.Rst) && TimeWaitTable.AcceptsNewIncarnation(record, h) &&
+                FindListener(ip.Destination, h.DestinationPort) is not null)
+            {
+                Counters.TWRecycled++;
+                _timeWait.Remove(tuple);
+            }
+            else
+            {
+                _timeWait.OnSegment(tuple, h, payload.Length, now);
                 return;
             }
         }

@@ -1,0 +1,196 @@
+// Compact TIME-WAIT (as Linux's inet_timewait_sock): once a connection in TIME-WAIT has no user (its socket is
+// closed), the layer keeps only what TIME-WAIT needs to answer segments (RFC 9293 §3.10.7.4, RFC 1337, RFC 6191
+// recycling by a newer SYN) in a struct table, and the connection object goes. The ss figures of the connection are
+// kept too, so the socket table shows the entry as before.
+using System.Net.Sockets;
+using Wirestack.IP;
+using Wirestack.Time;
+using Wirestack.Wire;
+
+namespace Wirestack.Tcp;
+
+/// <summary>What a TIME-WAIT connection without a user still needs: the sequence numbers of its ACK, the window it
+/// advertises (constant in TIME-WAIT), timestamps, the 2 MSL expiry, and the figures <c>ss</c> shows.</summary>
+internal struct TimeWaitRecord
+{
+    public SeqNumber SndNxt;
+    public SeqNumber RcvNxt;
+    public uint TsRecent;
+    public uint TsOffset;
+    public Instant Expiry;
+    public ushort Window;
+    public byte Tos;
+    public bool TsEnabled;
+    public bool LastAdvertisedZero;
+
+    // what ss shows (frozen when the connection was compacted)
+    public int Mss;
+    public int Cwnd;       // -1: no congestion controller
+    public int Ssthresh;   // -1: none
+    public long SrttTicks; // -1: no sample
+    public long RttVarTicks;
+    public long RtoTicks;
+    public uint SendWindow;
+    public int Retransmits;
+    public long TotalRetransmits;
+
+    public readonly TimeSpan? Srtt => SrttTicks < 0 ? null : TimeSpan.FromTicks(SrttTicks);
+    public readonly TimeSpan? RttVar => RttVarTicks < 0 ? null : TimeSpan.FromTicks(RttVarTicks);
+}
+
+/// <summary>The TCP layer's TIME-WAIT records and their 2 MSL timer (one wheel entry for all of them).</summary>
+internal sealed class TimeWaitTable : ITimerCallback
+{
+    private readonly TcpLayer _layer;
+    private readonly Dictionary<FourTuple, TimeWaitRecord> _records = new();
+    private readonly PriorityQueue<FourTuple, long> _expiries = new(); // a record's expiry (µs); stale entries skipped
+    private readonly TimerEntry _timer;
+
+    public TimeWaitTable(TcpLayer layer)
+    {
+        _layer = layer;
+        _timer = new TimerEntry(this);
+    }
+
+    public int Count => _records.Count;
+
+    public bool Contains(FourTuple tuple) => _records.ContainsKey(tuple);
+
+    public bool TryGet(FourTuple tuple, out TimeWaitRecord record) => _records.TryGetValue(tuple, out record);
+
+    public IEnumerable<KeyValuePair<FourTuple, TimeWaitRecord>> All => _records;
+
+    public void Add(FourTuple tuple, in TimeWaitRecord record)
+    {
+        _records[tuple] = record;
+        _expiries.Enqueue(tuple, record.Expiry.Microseconds);
+        Rearm();
+    }
+
+    /// <summary>Ends the record (2 MSL over, recycled by a new SYN, or reset without RFC 1337).</summary>
+    public void Remove(FourTuple tuple)
+    {
+        if (_records.Remove(tuple))
+        {
+            _layer.ReleaseTimeWaitPort(tuple.LocalPort);
+        }
+    }
+
+    /// <summary>TIME-WAIT: a segment arrives (as <c>TcpConnection.OnSegmentInTimeWait</c>).</summary>
+    public void OnSegment(FourTuple tuple, in TcpHeader h, int payloadLength, Instant now)
+    {
+        ref TimeWaitRecord r = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_records, tuple);
+        if (h.Has(TcpFlags.Rst))
+        {
+            if (!_layer.Settings.Rfc1337 && h.SequenceNumber == r.RcvNxt)
+            {
+                Remove(tuple);
+            }
+
+            return;
+        }
+
+        if (h.Has(TcpFlags.Fin))
+        {
+            // the peer did not see our ACK of its FIN: ACK again and restart 2 MSL
+            // (the record is updated before the ACK goes out: output may re-enter the layer through a loopback)
+            Instant expiry = now + _layer.Settings.TimeWait;
+            r.Expiry = expiry;
+            SendAck(tuple, ref r, now);
+            _expiries.Enqueue(tuple, expiry.Microseconds);
+            Rearm();
+            return;
+        }
+
+        if (payloadLength > 0 || !h.Has(TcpFlags.Ack) || h.SequenceNumber != r.RcvNxt)
+        {
+            SendAck(tuple, ref r, now);
+        }
+    }
+
+    /// <summary>As <c>TcpConnection.AcceptsNewIncarnation</c>.</summary>
+    public static bool AcceptsNewIncarnation(in TimeWaitRecord r, in TcpHeader syn) =>
+        syn.SequenceNumber > r.RcvNxt || (r.TsEnabled && syn.Options.HasTimestamp && unchecked((int)(syn.Options.TsVal - r.TsRecent)) > 0);
+
+    /// <summary>The bare ACK the connection would send in TIME-WAIT (<c>TcpConnection.SendAck</c>).</summary>
+    private void SendAck(FourTuple tuple, ref TimeWaitRecord r, Instant now)
+    {
+        TcpOptions options = default;
+        if (r.TsEnabled)
+        {
+            options.HasTimestamp = true;
+            options.TsVal = unchecked((uint)_layer.NowMilliseconds + r.TsOffset);
+            options.TsEcr = r.TsRecent;
+        }
+
+        if (r.Window == 0)
+        {
+            _layer.Counters.TCPToZeroWindowAdv += r.LastAdvertisedZero ? 0 : 1;
+            r.LastAdvertisedZero = true;
+        }
+        else if (r.LastAdvertisedZero)
+        {
+            r.LastAdvertisedZero = false;
+            _layer.Counters.TCPFromZeroWindowAdv++;
+        }
+
+        var header = new TcpHeader
+        {
+            SourcePort = tuple.LocalPort,
+            DestinationPort = tuple.RemotePort,
+            SequenceNumber = r.SndNxt,
+            AcknowledgmentNumber = r.RcvNxt,
+            Flags = TcpFlags.Ack,
+            Window = r.Window,
+            Options = options,
+        };
+
+        int headerLength = header.Length;
+        if (!_layer.Ip.TryRentPacket(headerLength, out Buffers.PacketBuffer? packet))
+        {
+            _layer.OutputNoBuffers++;
+            return;
+        }
+
+        packet!.Prepend(headerLength);
+        header.WriteTo(packet.Span, tuple.LocalAddress, tuple.RemoteAddress, 0);
+        _layer.Counters.OutSegs++;
+        _layer.Ip.Output(packet, tuple.LocalAddress, tuple.RemoteAddress, IPProtocol.Tcp, now, tos: r.Tos);
+    }
+
+    void ITimerCallback.OnTimer(TimerEntry entry, Instant now)
+    {
+        while (_expiries.TryPeek(out FourTuple tuple, out long expiry) && expiry <= now.Microseconds)
+        {
+            _expiries.Dequeue();
+            if (_records.TryGetValue(tuple, out TimeWaitRecord r) && r.Expiry.Microseconds == expiry)
+            {
+                Remove(tuple); // TIME-WAIT over
+            }
+        }
+
+        Rearm();
+    }
+
+    private void Rearm()
+    {
+        while (_expiries.TryPeek(out FourTuple tuple, out long expiry))
+        {
+            if (!_records.TryGetValue(tuple, out TimeWaitRecord r) || r.Expiry.Microseconds > expiry)
+            {
+                _expiries.Dequeue(); // stale: the record went, or its 2 MSL restarted (queued again)
+                continue;
+            }
+
+            var deadline = new Instant(expiry);
+            if (!_timer.IsArmed || _timer.Deadline != deadline)
+            {
+                _layer.Timers.Arm(_timer, deadline);
+            }
+
+            return;
+        }
+
+        _layer.Timers.Cancel(_timer);
+    }
+}

@@ -1,0 +1,105 @@
+using System.Net.Sockets;
+using Wirestack.Sockets;
+using Wirestack.Stack;
+using Wirestack.Tcp;
+using Wirestack.Wire;
+using Wirestack.Tests.Support;
+
+namespace Wirestack.Tests.Tcp;
+
+/// <summary>A TIME-WAIT connection whose socket is closed becomes a compact record in the TCP layer
+/// (TimeWaitRecord.cs): it must answer exactly as the connection did while its socket was open.</summary>
+public sealed class TimeWaitRecordTests
+{
+    /// <summary>Closes (or only shuts down) our side, lets the peer ACK our FIN and send its own: TIME-WAIT.</summary>
+    private static (TcpPeer Peer, NetSocket Socket) InTimeWait(bool closeSocket, bool timestamps)
+    {
+        var peer = new TcpPeer();
+        if (timestamps)
+        {
+            peer.SynOptions = new TcpOptions { Mss = 1460, HasTimestamp = true, TsVal = 100 };
+        }
+
+        NetSocket socket = peer.Establish();
+        if (closeSocket)
+        {
+            socket.Close();
+        }
+        else
+        {
+            socket.Shutdown(SocketShutdown.Send);
+        }
+
+        peer.Sent();
+        peer.Rcv += 1;
+        peer.SendData(default, TcpFlags.Fin);
+        peer.Sent();
+        return (peer, socket);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    [Trait("Rfc", "9293 §3.10.7.4")]
+    public void ClosedSocket_AnswersInTimeWait_AsTheOpenSocketDoes(bool timestamps)
+    {
+        var (open, openSocket) = InTimeWait(closeSocket: false, timestamps);
+        var (closed, _) = InTimeWait(closeSocket: true, timestamps);
+        Assert.Equal(TcpState.TimeWait, openSocket.Connection!.State);
+        Assert.Equal(TcpState.TimeWait, Assert.Single(closed.Stack.Tcp.Connections).State);
+        Assert.Equal(1, closed.Stack.Tcp.ConnectionCount);
+
+        foreach (TcpPeer peer in new[] { open, closed })
+        {
+            peer.Harness.Advance(TimeSpan.FromSeconds(1));
+            peer.Send(TcpFlags.Rst, default, seq: peer.Nxt);                      // RFC 1337: ignored
+            peer.Send(TcpFlags.Ack, peer.Rcv, payload: new byte[] { 1 }, seq: peer.Nxt - 1); // old data: ACKed
+            peer.Send(TcpFlags.Fin | TcpFlags.Ack, peer.Rcv, seq: peer.Nxt - 1); // retransmitted FIN: ACKed, 2 MSL again
+            peer.Send(TcpFlags.Ack, peer.Rcv, seq: peer.Nxt);                     // in-window pure ACK: no answer
+        }
+
+        var a = open.Sent();
+        var b = closed.Sent();
+        Assert.Equal(2, a.Count);
+        Assert.Equal(a.Count, b.Count);
+        for (int i = 0; i < a.Count; i++)
+        {
+            Assert.Equal(a[i].Header.Flags, b[i].Header.Flags);
+            Assert.Equal(a[i].Header.SequenceNumber, b[i].Header.SequenceNumber);
+            Assert.Equal(a[i].Header.AcknowledgmentNumber, b[i].Header.AcknowledgmentNumber);
+            Assert.Equal(a[i].Header.Window, b[i].Header.Window);
+            Assert.Equal(a[i].Header.Options.HasTimestamp, b[i].Header.Options.HasTimestamp);
+            Assert.Equal(a[i].Header.Options.TsEcr, b[i].Header.Options.TsEcr);
+            Assert.Equal(a[i].Time, b[i].Time);
+        }
+
+        // the retransmitted FIN restarted 2 MSL at 1 s: the entry ends at 61 s for both
+        foreach (TcpPeer peer in new[] { open, closed })
+        {
+            peer.Harness.Advance(TimeSpan.FromSeconds(59.9));
+            Assert.Equal(1, peer.Stack.Tcp.ConnectionCount);
+            Assert.Equal(1, peer.Stack.Counters.Tcp.TW);
+        }
+
+        SocketTableRow row = Assert.Single(SocketTable.Capture(closed.Stack, udp: false), r => r.State == "TIME-WAIT");
+        Assert.Equal("timewait", row.Timer);
+        foreach (TcpPeer peer in new[] { open, closed })
+        {
+            peer.Harness.Advance(TimeSpan.FromSeconds(0.2));
+            Assert.Equal(0, peer.Stack.Tcp.ConnectionCount);
+        }
+
+        Assert.Equal(TcpState.Closed, openSocket.Connection.State);
+    }
+
+    [Fact]
+    [Trait("Rfc", "6191")]
+    public void ClosedSocket_NewerSyn_RecyclesTheRecord()
+    {
+        var (peer, _) = InTimeWait(closeSocket: true, timestamps: false);
+        peer.Send(TcpFlags.Syn, default, seq: peer.Nxt + 100_000, options: new TcpOptions { Mss = 1460 });
+        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, peer.ExpectOne().Flags);
+        Assert.Equal(1, peer.Stack.Counters.Tcp.TWRecycled);
+        Assert.Equal(TcpState.SynReceived, Assert.Single(peer.Stack.Tcp.Connections).State);
+    }
+}
