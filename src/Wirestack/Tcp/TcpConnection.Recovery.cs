@@ -31,6 +31,7 @@ public sealed partial class TcpConnection
         dataAcked = Math.Min(dataAcked, SendQueued);
         if (dataAcked > 0)
         {
+            _dataAcknowledged = true;
             _sendQueue!.Discard(dataAcked);
             if (_sendQueue.Length == 0)
             {
