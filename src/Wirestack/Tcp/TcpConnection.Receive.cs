@@ -108,9 +108,9 @@ public sealed partial class TcpConnection
         {
             Rtt.AddSample(now - SynTimes[^1]);
         }
-        else if (Retransmits == 0 && _connectStart != default)
+        else if (Retransmits == 0 && _connectStart is { } start)
         {
-            Rtt.AddSample(now - _connectStart);
+            Rtt.AddSample(now - start);
         }
     }
 

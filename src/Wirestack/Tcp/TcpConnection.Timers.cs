@@ -15,7 +15,7 @@ public sealed partial class TcpConnection
     private Instant? _persistAt;
     private Instant? _keepAt;
     private Instant? _waitAt;
-    private Instant _connectStart;
+    private Instant? _connectStart; // when the SYN or SYN-ACK exchange began (null: never; Instant 0 is a real time)
     private Instant? _firstRexmitAt;
     private Instant? _probeStart;
     private int _probesOut;      // unanswered probes (reset by any acceptable ACK, like Linux's icsk_probes_out)
@@ -366,8 +366,8 @@ public sealed partial class TcpConnection
     {
         var times = SynTimes is null
             ? "?"
-            : string.Join(",", SynTimes.Select(t => (t - _connectStart).TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)));
+            : string.Join(",", SynTimes.Select(t => (t - (_connectStart ?? t)).TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)));
         int n = SynTimes?.Count ?? 0;
-        return $"connect timed out: {n} SYNs sent at {times} s to {Tuple.RemoteAddress}:{Tuple.RemotePort}, no answer after {(now - _connectStart).TotalSeconds:0.###} s";
+        return $"connect timed out: {n} SYNs sent at {times} s to {Tuple.RemoteAddress}:{Tuple.RemotePort}, no answer after {(now - (_connectStart ?? now)).TotalSeconds:0.###} s";
     }
 }

@@ -11,6 +11,22 @@ namespace Wirestack.Tests.Tcp;
 /// down here at the segment level.</summary>
 public sealed class ConformanceGapTests
 {
+    /// <summary>A passive open whose handshake takes <paramref name="rtt"/> (the SYN-ACK's RTT sample).</summary>
+    private static NetSocket EstablishWithRtt(TcpPeer peer, TimeSpan rtt)
+    {
+        var listener = new NetSocket(peer.Stack, SocketType.Stream);
+        listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Any, peer.LocalPort));
+        listener.Listen(4);
+        peer.Send(TcpFlags.Syn, default, options: peer.SynOptions);
+        TcpHeader synAck = peer.ExpectOne();
+        peer.Harness.Advance(rtt);
+        peer.Nxt += 1;
+        peer.Rcv = synAck.SequenceNumber + 1;
+        peer.Send(TcpFlags.Ack, peer.Rcv);
+        listener.Blocking = false;
+        return listener.Accept();
+    }
+
     private static NetStackOptions WithReceiveMax(int tcpRmemMax)
     {
         var options = new NetStackOptions();
@@ -372,7 +388,7 @@ public sealed class ConformanceGapTests
     public void OnceTheRttIsKnown_BurstsGoInTwoSegmentPacketsEachEndingWithPsh()
     {
         var peer = new TcpPeer { SynOptions = new TcpOptions { Mss = 1000 } };
-        NetSocket socket = peer.Establish();
+        NetSocket socket = EstablishWithRtt(peer, TimeSpan.FromMilliseconds(100));
         socket.Blocking = false;
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.NoDelay, 1);
         Assert.Equal(100, socket.Send(new byte[100]));
@@ -386,5 +402,19 @@ public sealed class ConformanceGapTests
         var sent = peer.Sent();
         Assert.Equal([1000, 1000, 500], sent.Select(s => s.PayloadLength));
         Assert.Equal([false, true, true], sent.Select(s => s.Header.Has(TcpFlags.Psh)));
+    }
+
+    // ---- RTT from the handshake (RFC 6298 §2) -------------------------------------------------------------------------
+
+    [Fact]
+    [Trait("Rfc", "6298 §2")]
+    public void PassiveOpen_AtInstantZero_StillSamplesTheHandshakeRtt()
+    {
+        var peer = new TcpPeer();
+        Assert.Equal(0, peer.Harness.Now.Microseconds); // the virtual clock starts at 0: a real time, not "unset"
+
+        NetSocket accepted = EstablishWithRtt(peer, TimeSpan.FromMilliseconds(50));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(50), accepted.Connection!.Rtt.SmoothedRtt);
     }
 }
