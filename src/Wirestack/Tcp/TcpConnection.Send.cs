@@ -128,6 +128,7 @@ public sealed partial class TcpConnection
 
         _sackEnabled = settings.Sack && syn.Options.SackPermitted;
         UpdateMss();
+        RoundBuffersToMss();
     }
 
     private void UpdateMss()
@@ -164,7 +165,7 @@ public sealed partial class TcpConnection
     private TcpOptions SynOptions(bool reply, in TcpHeader? peerSyn)
     {
         TcpSettings settings = _layer.Settings;
-        var options = new TcpOptions { Mss = (ushort)AdvertisedMss };
+        var options = new TcpOptions { Mss = (ushort)AdvertisedMss, BsdLayout = settings.BsdSynOptionLayout };
         if (reply)
         {
             if (_wsEnabled) options.WindowScale = (byte)_rcvScale;
@@ -215,7 +216,10 @@ public sealed partial class TcpConnection
         int free = (int)Math.Min(ReceiveWindowAvailable(), (long)65535 << _rcvScale);
         SeqNumber proposedEdge = _rcvNxt + free;
         int grow = proposedEdge - _rcvAdvertisedEdge;
-        if (grow > 0 && grow >= Math.Min(ReceiveLimit / 2, Mss) || _rcvAdvertisedEdge < _rcvNxt)
+        // FreeBSD tcp_output advertises all the free space unless it is small (under a quarter of the buffer and under
+        // a segment), so the edge may move by less than the RFC 9293 §3.8.6.2.2 step Linux keeps.
+        bool enough = _layer.Settings.BsdSocketBuffers ? free >= Math.Min(ReceiveLimit / 4, Mss) : grow >= Math.Min(ReceiveLimit / 2, Mss);
+        if (grow > 0 && enough || _rcvAdvertisedEdge < _rcvNxt)
         {
             _rcvAdvertisedEdge = SeqNumber.Max(proposedEdge, _rcvNxt);
         }

@@ -32,9 +32,24 @@ public sealed partial class TcpConnection
 
     private Instant? KeepAliveDeadline => _keepAt;
 
+    /// <summary>The retransmission timeout to arm: the estimator's (RFC 6298, backed off and clamped), plus FreeBSD's
+    /// rexmit_slop once it has backed off or comes from RTT samples (TCPT_RANGESET adds it; the first SYN's initial RTO
+    /// is set without it), still at most the maximum.</summary>
+    private TimeSpan RetransmitTimeout
+    {
+        get
+        {
+            TimeSpan rto = Rtt.CurrentRto;
+            TimeSpan slop = _layer.Settings.RetransmitSlop;
+            return slop > TimeSpan.Zero && (Rtt.Backoff > 0 || Rtt.SmoothedRtt is not null)
+                ? TimeSpan.FromTicks(Math.Min(rto.Ticks + slop.Ticks, _layer.Settings.MaxRto.Ticks))
+                : rto;
+        }
+    }
+
     private void ArmRetransmit(Instant now)
     {
-        _rtoAt ??= now + Rtt.CurrentRto;
+        _rtoAt ??= now + RetransmitTimeout;
         ScheduleTimer();
     }
 
@@ -255,7 +270,7 @@ public sealed partial class TcpConnection
             }
         }
 
-        _rtoAt ??= now + Rtt.CurrentRto;
+        _rtoAt ??= now + RetransmitTimeout;
         return false;
     }
 
