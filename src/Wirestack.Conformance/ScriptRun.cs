@@ -105,7 +105,7 @@ internal sealed partial class ScriptRun : IStackWaiter
         _host.Stack.AddRoute(new IPv4Cidr(_remoteIp, 32), null, _host.Interface.Index);
         _host.Stack.Waiter = this;
         // Script time 0 is one second into the stack's clock: packetdrill runs on the time of day, never at instant
-        // zero, and the stack uses Instant 0 as "unset" in places (a passive open at 0 would take no RTT sample).
+        // zero (the stack itself treats Instant 0 as an ordinary time).
         _host.Advance(TimeSpan.FromSeconds(1));
         _startUs = _host.Clock.Now.Microseconds;
     }

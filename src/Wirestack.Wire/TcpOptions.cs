@@ -48,6 +48,10 @@ public partial struct TcpOptions : IEquatable<TcpOptions>
     /// <summary>True when a window-scale option above 14 was received (and clamped to 14).</summary>
     public bool WindowScaleClamped;
 
+    /// <summary>Write in FreeBSD's order and alignment (tcp_addoptions: mss; nop, wscale; sackOK; nops to 2 mod 4,
+    /// TS; SACK blocks; EOL padding) instead of Linux's. Only SYN and SYN-ACK options differ.</summary>
+    public bool BsdLayout;
+
     /// <summary>Parses the option bytes between the fixed header and the data.</summary>
     public static HeaderError TryParse(ReadOnlySpan<byte> bytes, out TcpOptions options)
     {
@@ -158,6 +162,11 @@ public partial struct TcpOptions : IEquatable<TcpOptions>
     {
         get
         {
+            if (BsdLayout)
+            {
+                return LayoutBsd(default, write: false);
+            }
+
             int n = 0;
             if (Mss.HasValue) n += 4;
             if (WindowScale.HasValue) n += 4;            // NOP + 3
@@ -187,6 +196,11 @@ public partial struct TcpOptions : IEquatable<TcpOptions>
         if (destination.Length < length)
         {
             throw new ArgumentException($"options need {length} bytes", nameof(destination));
+        }
+
+        if (BsdLayout)
+        {
+            return LayoutBsd(destination, write: true);
         }
 
         int i = 0;
@@ -240,6 +254,76 @@ public partial struct TcpOptions : IEquatable<TcpOptions>
             }
         }
 
+        return i;
+    }
+
+    /// <summary>FreeBSD's layout: each option aligned as tcp_addoptions aligns it, the end padded with EOL to a multiple
+    /// of 4. With <paramref name="write"/> false only the length is computed.</summary>
+    private readonly int LayoutBsd(Span<byte> d, bool write)
+    {
+        int i = 0;
+        void Put(Span<byte> d, byte b, ref int i)
+        {
+            if (write)
+            {
+                d[i] = b;
+            }
+
+            i++;
+        }
+
+        if (Mss.HasValue)
+        {
+            Put(d, KindMss, ref i);
+            Put(d, 4, ref i);
+            Put(d, (byte)(Mss.Value >> 8), ref i);
+            Put(d, (byte)Mss.Value, ref i);
+        }
+
+        if (WindowScale.HasValue)
+        {
+            while (i == 0 || i % 2 != 1) Put(d, KindNop, ref i);
+            Put(d, KindWindowScale, ref i);
+            Put(d, 3, ref i);
+            Put(d, WindowScale.Value, ref i);
+        }
+
+        if (SackPermitted)
+        {
+            while (i % 2 != 0) Put(d, KindNop, ref i);
+            Put(d, KindSackPermitted, ref i);
+            Put(d, 2, ref i);
+        }
+
+        if (HasTimestamp)
+        {
+            while (i == 0 || i % 4 != 2) Put(d, KindNop, ref i);
+            if (write)
+            {
+                WriteTimestamp(d, i);
+            }
+
+            i += 10;
+        }
+
+        if (SackCount > 0)
+        {
+            while (i == 0 || i % 4 != 2) Put(d, KindNop, ref i);
+            Put(d, KindSack, ref i);
+            Put(d, (byte)(2 + 8 * SackCount), ref i);
+            for (int b = 0; b < SackCount; b++)
+            {
+                if (write)
+                {
+                    BinaryPrimitives.WriteUInt32BigEndian(d[i..], Sacks[b].Left.Value);
+                    BinaryPrimitives.WriteUInt32BigEndian(d[(i + 4)..], Sacks[b].Right.Value);
+                }
+
+                i += 8;
+            }
+        }
+
+        while (i % 4 != 0) Put(d, KindEnd, ref i);
         return i;
     }
 

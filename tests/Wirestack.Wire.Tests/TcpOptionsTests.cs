@@ -211,4 +211,35 @@ public sealed class TcpOptionsTests
 
         Assert.Equal("mss 1460,sackOK,wscale 7,sack 10:20", options.ToString());
     }
+
+    [Theory]
+    [Trait("Rfc", "9293 §3.2")]
+    // FreeBSD tcp_addoptions: mss; nop, wscale; sackOK; nops to 2 mod 4, TS; EOL padding to a multiple of 4.
+    [InlineData(true, true, true, "02 04 05 b4 01 03 03 06 04 02 08 0a 00 00 00 64 00 00 00 00")]
+    [InlineData(true, true, false, "02 04 05 b4 01 03 03 06 04 02 00 00")]
+    [InlineData(true, false, true, "02 04 05 b4 01 03 03 06 01 01 08 0a 00 00 00 64 00 00 00 00")]
+    [InlineData(false, true, true, "02 04 05 b4 04 02 08 0a 00 00 00 64 00 00 00 00")]
+    [InlineData(false, true, false, "02 04 05 b4 04 02 00 00")]
+    public void WriteTo_BsdLayout_IsFreeBsdsOrderAndAlignment(bool wscale, bool sackOk, bool timestamps, string expected)
+    {
+        var options = new TcpOptions
+        {
+            Mss = 1460,
+            WindowScale = wscale ? (byte)6 : null,
+            SackPermitted = sackOk,
+            HasTimestamp = timestamps,
+            TsVal = 100,
+            BsdLayout = true,
+        };
+        byte[] buffer = new byte[TcpOptions.MaxLength];
+
+        int written = options.WriteTo(buffer);
+
+        Assert.Equal(options.EncodedLength, written);
+        Assert.Equal(Hex.Parse(expected), buffer[..written]);
+        Assert.Equal(HeaderError.None, TcpOptions.TryParse(buffer.AsSpan(0, written), out TcpOptions parsed));
+        Assert.Equal(options.WindowScale, parsed.WindowScale);
+        Assert.Equal(sackOk, parsed.SackPermitted);
+        Assert.Equal(timestamps, parsed.HasTimestamp);
+    }
 }

@@ -126,9 +126,9 @@ public sealed partial class TcpConnection
         {
             Rtt.AddSample(now - SynTimes[^1]);
         }
-        else if (Retransmits == 0 && _connectStart != default)
+        else if (Retransmits == 0 && _connectStart is { } start)
         {
-            Rtt.AddSample(now - _connectStart);
+            Rtt.AddSample(now - start);
         }
     }
 
@@ -271,12 +271,18 @@ public sealed partial class TcpConnection
     {
         int segLen = payloadLength + (h.Has(TcpFlags.Syn) ? 1 : 0) + (h.Has(TcpFlags.Fin) ? 1 : 0);
         int wnd = Math.Max(0, _rcvAdvertisedEdge - _rcvNxt);
+        if (_layer.Settings.BsdSocketBuffers)
+        {
+            wnd = Math.Max(wnd, ReceiveWindowAvailable()); // FreeBSD tcp_input: rcv_wnd = max(sbspace, rcv_adv - rcv_nxt)
+        }
+
         SeqNumber seq = h.SequenceNumber;
         if (segLen == 0)
         {
             // DEVIATION from RFC 9293's RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND by one: like Linux (tcp_sequence: !after(seq,
             // rcv_nxt + window)) an empty segment exactly at the right edge is acceptable (kselftest tcp_rcv_wnd_*).
-            return wnd == 0 ? seq == _rcvNxt : seq.InRange(_rcvNxt, _rcvNxt + wnd + 1);
+            int edge = _layer.Settings.AcceptEmptySegmentAtRightEdge ? 1 : 0;
+            return wnd == 0 ? seq == _rcvNxt : seq.InRange(_rcvNxt, _rcvNxt + wnd + edge);
         }
 
         if (wnd == 0)

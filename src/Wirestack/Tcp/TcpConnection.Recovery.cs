@@ -47,6 +47,7 @@ public sealed partial class TcpConnection
         dataAcked = Math.Min(dataAcked, SendQueued);
         if (dataAcked > 0)
         {
+            _dataAcknowledged = true;
             _sendQueue!.Discard(dataAcked);
             if (_sendQueue.Length == 0)
             {
@@ -70,7 +71,7 @@ public sealed partial class TcpConnection
         Retransmits = 0;
         _firstRexmitAt = null;
         Rtt.ResetBackoff();
-        _rtoAt = _sndMax > _sndUna ? now + Rtt.CurrentRto : null; // RFC 6298 §5.3 restart, §5.2 stop
+        _rtoAt = _sndMax > _sndUna ? now + RetransmitTimeout : null; // RFC 6298 §5.3 restart, §5.2 stop
 
         if (_sackEnabled)
         {
@@ -284,6 +285,6 @@ public sealed partial class TcpConnection
         TcpFlags flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
         Transmit(seq, flags, 0, default, dataLen, seq - _sndUna, now);
         _highRxt = SeqNumber.Max(_highRxt, seq + dataLen + (fin ? 1 : 0));
-        _rtoAt ??= now + Rtt.CurrentRto;
+        _rtoAt ??= now + RetransmitTimeout;
     }
 }

@@ -136,6 +136,7 @@ public sealed partial class TcpConnection
 
         _sackEnabled = settings.Sack && syn.Options.SackPermitted;
         UpdateMss();
+        RoundBuffersToMss();
     }
 
     private void UpdateMss()
@@ -172,7 +173,7 @@ public sealed partial class TcpConnection
     private TcpOptions SynOptions(bool reply, in TcpHeader? peerSyn)
     {
         TcpSettings settings = _layer.Settings;
-        var options = new TcpOptions { Mss = (ushort)AdvertisedMss };
+        var options = new TcpOptions { Mss = (ushort)AdvertisedMss, BsdLayout = settings.BsdSynOptionLayout };
         if (reply)
         {
             if (_wsEnabled) options.WindowScale = (byte)_rcvScale;
@@ -223,7 +224,10 @@ public sealed partial class TcpConnection
         int free = (int)Math.Min(ReceiveWindowAvailable(), (long)65535 << _rcvScale);
         SeqNumber proposedEdge = _rcvNxt + free;
         int grow = proposedEdge - _rcvAdvertisedEdge;
-        if (grow > 0 && grow >= Math.Min(ReceiveLimit / 2, Mss) || _rcvAdvertisedEdge < _rcvNxt)
+        // FreeBSD tcp_output advertises all the free space unless it is small (under a quarter of the buffer and under
+        // a segment), so the edge may move by less than the RFC 9293 §3.8.6.2.2 step Linux keeps.
+        bool enough = _layer.Settings.BsdSocketBuffers ? free >= Math.Min(ReceiveLimit / 4, Mss) : grow >= Math.Min(ReceiveLimit / 2, Mss);
+        if (grow > 0 && enough || _rcvAdvertisedEdge < _rcvNxt)
         {
             _rcvAdvertisedEdge = SeqNumber.Max(proposedEdge, _rcvNxt);
         }
@@ -248,12 +252,41 @@ public sealed partial class TcpConnection
         }
 
         int sent = 0;
+        _burstSegments = 0;
         while (sent < 256 && SendOne(now))
         {
             sent++;
         }
 
         ArmPersistIfNeeded(now);
+    }
+
+    private int _burstSegments; // new-data segments sent by the current Output pass
+    private bool _dataAcknowledged; // the peer has acknowledged data (not only our SYN)
+
+    /// <summary>How many segments Linux puts in one TSO/GSO packet now (tcp_tso_autosize): about a millisecond of data
+    /// at the pacing rate (mss · cwnd / SRTT, times 2 in slow start and 1.2 after, tcp_update_pacing_rate), plus a bonus
+    /// of 64 KB &gt;&gt; (min RTT in µs / 512) for short paths, at most 64 KB, at least tcp_min_tso_segs (2). Until data
+    /// has been acknowledged the rate counts as unlimited (sk_pacing_rate starts at ~0UL): the corpus shows Linux's
+    /// initial window leaving as one TSO packet (limited_transmit, mss-setsockopt-tcp_maxseg-client).</summary>
+    private int GsoSegments(int mss)
+    {
+        const long gsoMaxSize = 65536;
+        long bytes = gsoMaxSize;
+        if (_dataAcknowledged && Rtt.SmoothedRtt is { } srtt && srtt > TimeSpan.Zero && Congestion is { } cc)
+        {
+            double ratio = cc.Cwnd < cc.Ssthresh / 2 ? 2.0 : 1.2;
+            bytes = (long)(ratio * cc.Cwnd / srtt.TotalSeconds) >> 10; // sk_pacing_rate >> sk_pacing_shift
+            long minRttUs = (long)(Rtt.MinRtt ?? srtt).TotalMicroseconds >> 9; // tcp_tso_rtt_log
+            if (minRttUs < 32)
+            {
+                bytes += gsoMaxSize >> (int)minRttUs;
+            }
+
+            bytes = Math.Min(bytes, gsoMaxSize);
+        }
+
+        return (int)Math.Max(bytes / Math.Max(mss, 1), 2);
     }
 
     /// <summary>Sends one segment of new (or go-back-N) data or the FIN; false when nothing may go now.</summary>
@@ -325,6 +358,20 @@ public sealed partial class TcpConnection
             if (isLast)
             {
                 flags |= TcpFlags.Psh;
+            }
+            else if (_sndNxt >= _sndMax && ++_burstSegments >= 2)
+            {
+                // Linux __tcp_transmit_skb sets PSH on every TSO/GSO packet of more than one segment ("to expedite GRO
+                // flush at receiver"), and GSO leaves it on the packet's last segment. A burst of new data goes out as
+                // packets of GsoSegments() segments, the last one cut short where the window or cwnd ends the burst.
+                int packetSegments = GsoSegments(mss);
+                int inPacket = (_burstSegments - 1) % packetSegments + 1;
+                int leftUsable = usable - len, leftData = avail - len;
+                bool burstEnds = leftUsable < Math.Min(mss, leftData);
+                if (inPacket == packetSegments || (burstEnds && inPacket >= 2))
+                {
+                    flags |= TcpFlags.Psh;
+                }
             }
 
             bool withFin = _finQueued && isLast && len < usable + 1;

@@ -15,7 +15,7 @@ public sealed partial class TcpConnection
     private Instant? _persistAt;
     private Instant? _keepAt;
     private Instant? _waitAt;
-    private Instant _connectStart;
+    private Instant? _connectStart; // when the SYN or SYN-ACK exchange began (null: never; Instant 0 is a real time)
     private Instant? _firstRexmitAt;
     private Instant? _probeStart;
     private int _probesOut;      // unanswered probes (reset by any acceptable ACK, like Linux's icsk_probes_out)
@@ -32,9 +32,24 @@ public sealed partial class TcpConnection
 
     private Instant? KeepAliveDeadline => _keepAt;
 
+    /// <summary>The retransmission timeout to arm: the estimator's (RFC 6298, backed off and clamped), plus FreeBSD's
+    /// rexmit_slop once it has backed off or comes from RTT samples (TCPT_RANGESET adds it; the first SYN's initial RTO
+    /// is set without it), still at most the maximum.</summary>
+    private TimeSpan RetransmitTimeout
+    {
+        get
+        {
+            TimeSpan rto = Rtt.CurrentRto;
+            TimeSpan slop = _layer.Settings.RetransmitSlop;
+            return slop > TimeSpan.Zero && (Rtt.Backoff > 0 || Rtt.SmoothedRtt is not null)
+                ? TimeSpan.FromTicks(Math.Min(rto.Ticks + slop.Ticks, _layer.Settings.MaxRto.Ticks))
+                : rto;
+        }
+    }
+
     private void ArmRetransmit(Instant now)
     {
-        _rtoAt ??= now + Rtt.CurrentRto;
+        _rtoAt ??= now + RetransmitTimeout;
         ScheduleTimer();
     }
 
@@ -255,7 +270,7 @@ public sealed partial class TcpConnection
             }
         }
 
-        _rtoAt ??= now + Rtt.CurrentRto;
+        _rtoAt ??= now + RetransmitTimeout;
         return false;
     }
 
@@ -366,8 +381,8 @@ public sealed partial class TcpConnection
     {
         var times = SynTimes is null
             ? "?"
-            : string.Join(",", SynTimes.Select(t => (t - _connectStart).TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)));
+            : string.Join(",", SynTimes.Select(t => (t - (_connectStart ?? t)).TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)));
         int n = SynTimes?.Count ?? 0;
-        return $"connect timed out: {n} SYNs sent at {times} s to {Tuple.RemoteAddress}:{Tuple.RemotePort}, no answer after {(now - _connectStart).TotalSeconds:0.###} s";
+        return $"connect timed out: {n} SYNs sent at {times} s to {Tuple.RemoteAddress}:{Tuple.RemotePort}, no answer after {(now - (_connectStart ?? now)).TotalSeconds:0.###} s";
     }
 }

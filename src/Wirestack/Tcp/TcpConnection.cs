@@ -208,9 +208,9 @@ public sealed partial class TcpConnection : ITimerCallback
     public bool IsConnected => State is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.FinWait2;
 
     /// <summary>The send-buffer bytes usable for data: half of SO_SNDBUF, the rest is Linux's overhead allowance.</summary>
-    private int SendLimit => Math.Max(SendBufferSize / 2, 1);
+    private int SendLimit => Math.Max(_layer.Settings.BsdSocketBuffers ? SendBufferSize : SendBufferSize / 2, 1);
 
-    private int ReceiveLimit => Math.Max(ReceiveBufferSize / 2, 1);
+    private int ReceiveLimit => Math.Max(_layer.Settings.BsdSocketBuffers ? ReceiveBufferSize : ReceiveBufferSize / 2, 1);
 
     public int SendSpace => Math.Max(0, SendLimit - SendQueued);
 
@@ -219,6 +219,14 @@ public sealed partial class TcpConnection : ITimerCallback
     /// <summary>SO_RCVBUF: Linux clamps to <c>rmem_max</c> and doubles (seed 004 §2.3).</summary>
     public void SetReceiveBufferSize(int bytes)
     {
+        if (_layer.Settings.BsdSocketBuffers)
+        {
+            ReceiveBufferSize = Math.Clamp(bytes, 1, _layer.Settings.ReceiveBufferMax); // FreeBSD: as given, up to sb_max
+            _userSetReceiveBuffer = true;
+            ApplyConstraint();
+            return;
+        }
+
         bytes = Math.Clamp(bytes, 0, _layer.Settings.CoreReceiveBufferMax);
         ReceiveBufferSize = Math.Max(bytes * 2, 2304);
         _userSetReceiveBuffer = true; // Linux: an explicit SO_RCVBUF turns off receive-buffer autotuning
@@ -228,6 +236,14 @@ public sealed partial class TcpConnection : ITimerCallback
     /// <summary>SO_SNDBUF: clamped to <c>wmem_max</c> and doubled.</summary>
     public void SetSendBufferSize(int bytes)
     {
+        if (_layer.Settings.BsdSocketBuffers)
+        {
+            SendBufferSize = Math.Clamp(bytes, 1, _layer.Settings.SendBufferMax);
+            _userSetSendBuffer = true;
+            ApplyConstraint();
+            return;
+        }
+
         bytes = Math.Clamp(bytes, 0, _layer.Settings.CoreSendBufferMax);
         SendBufferSize = Math.Max(bytes * 2, 4608);
         _userSetSendBuffer = true;
@@ -269,6 +285,21 @@ public sealed partial class TcpConnection : ITimerCallback
 
     private bool _userSetReceiveBuffer;
     private bool _userSetSendBuffer;
+
+    /// <summary>FreeBSD tcp_mss: once the MSS is known, both socket buffers grow to a multiple of it (at most sb_max),
+    /// so that whole segments fill them.</summary>
+    private void RoundBuffersToMss()
+    {
+        if (!_layer.Settings.BsdSocketBuffers || Mss <= 0)
+        {
+            return;
+        }
+
+        static int RoundUp(int size, int mss, int max) => size < mss ? size : (int)Math.Min(((long)size + mss - 1) / mss * mss, Math.Max(size, max));
+        ReceiveBufferSize = RoundUp(ReceiveBufferSize, Mss, _layer.Settings.ReceiveBufferMax);
+        SendBufferSize = RoundUp(SendBufferSize, Mss, _layer.Settings.SendBufferMax);
+        ApplyConstraint();
+    }
     private int _rcvSpaceBytes;
     private Instant _rcvSpaceStart;
 

@@ -115,18 +115,44 @@ public sealed class TcpSettings
     /// the rest (seed 000): the per-connection reserve.</summary>
     public int SocketChunkSize { get; set; } = 16384;
 
+    /// <summary>BSD socket buffers (FreeBSD): SO_RCVBUF/SO_SNDBUF are taken as given (not doubled) and all of the
+    /// buffer holds data; when the connection is established both grow to a multiple of the MSS (tcp_mss:
+    /// roundup(sb_hiwat, mss), at most sb_max); and a segment is acceptable anywhere in the free receive space even
+    /// beyond the window last advertised (tcp_input: rcv_wnd = max(sbspace, rcv_adv - rcv_nxt)). The maxima are
+    /// <see cref="ReceiveBufferMax"/> and <see cref="SendBufferMax"/> (kern.ipc.maxsockbuf).</summary>
+    public bool BsdSocketBuffers { get; set; }
+
+    /// <summary>SYN and SYN-ACK options in FreeBSD's order (tcp_addoptions: mss, nop+wscale, sackOK, TS, padded with
+    /// EOL) instead of Linux's (mss, sackOK+TS, nop+wscale).</summary>
+    public bool BsdSynOptionLayout { get; set; }
+
+    /// <summary>Linux tcp_sequence accepts an empty segment exactly at the right edge of the receive window
+    /// (SEG.SEQ = RCV.NXT + RCV.WND), one more than RFC 9293 allows; FreeBSD does not.</summary>
+    public bool AcceptEmptySegmentAtRightEdge { get; set; } = true;
+
+    /// <summary>FreeBSD's net.inet.tcp.rexmit_slop: added to every retransmission timeout once it backs off or comes
+    /// from RTT samples (TCPT_RANGESET); zero in Linux.</summary>
+    public TimeSpan RetransmitSlop { get; set; }
+
     /// <summary>FreeBSD's defaults, as its scripts and seed 004 §1.3.2 expect (75 s connect timeout).</summary>
     public static TcpSettings FreeBsd() => new()
     {
         ConnectTimeout = TimeSpan.FromSeconds(75),
         SynRetries = 12,
         MinRto = TimeSpan.FromMilliseconds(30),
+        MaxRto = TimeSpan.FromSeconds(64),                // TCPTV_REXMTMAX
+        RetransmitSlop = TimeSpan.FromMilliseconds(200),  // net.inet.tcp.rexmit_slop
         DelayedAck = TimeSpan.FromMilliseconds(40),
         TimeWait = TimeSpan.FromSeconds(60),
         CongestionControl = "reno",
         SoMaxConn = 128,
-        SendBufferDefault = 32768,
-        ReceiveBufferDefault = 65536,
+        SendBufferDefault = 32768,                        // net.inet.tcp.sendspace
+        ReceiveBufferDefault = 65536,                     // net.inet.tcp.recvspace
+        ReceiveBufferMax = 2097152,                       // kern.ipc.maxsockbuf (sb_max): also sizes the window scale
+        SendBufferMax = 2097152,
+        BsdSocketBuffers = true,
+        BsdSynOptionLayout = true,
+        AcceptEmptySegmentAtRightEdge = false,
     };
 
     /// <summary>A copy, so a profile can be adjusted without touching the original.</summary>

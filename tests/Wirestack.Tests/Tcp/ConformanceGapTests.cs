@@ -11,6 +11,22 @@ namespace Wirestack.Tests.Tcp;
 /// down here at the segment level.</summary>
 public sealed class ConformanceGapTests
 {
+    /// <summary>A passive open whose handshake takes <paramref name="rtt"/> (the SYN-ACK's RTT sample).</summary>
+    private static NetSocket EstablishWithRtt(TcpPeer peer, TimeSpan rtt)
+    {
+        var listener = new NetSocket(peer.Stack, SocketType.Stream);
+        listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Any, peer.LocalPort));
+        listener.Listen(4);
+        peer.Send(TcpFlags.Syn, default, options: peer.SynOptions);
+        TcpHeader synAck = peer.ExpectOne();
+        peer.Harness.Advance(rtt);
+        peer.Nxt += 1;
+        peer.Rcv = synAck.SequenceNumber + 1;
+        peer.Send(TcpFlags.Ack, peer.Rcv);
+        listener.Blocking = false;
+        return listener.Accept();
+    }
+
     private static NetStackOptions WithReceiveMax(int tcpRmemMax)
     {
         var options = new NetStackOptions();
@@ -344,5 +360,61 @@ public sealed class ConformanceGapTests
 
         peer.Send(TcpFlags.Ack, peer.Rcv + 1500);
         Assert.Equal([100], peer.Sent().Where(s => s.PayloadLength > 0).Select(s => s.PayloadLength));
+    }
+
+    // ---- PSH on TSO/GSO packets (Linux __tcp_transmit_skb, tcp_tso_autosize) --------------------------------------
+
+    [Fact]
+    [Trait("Rfc", "9293 §3.9.1")]
+    public void InitialWindow_CwndLimitedBurst_EndsWithPsh()
+    {
+        var peer = new TcpPeer { SynOptions = new TcpOptions { Mss = 1000 } };
+        NetSocket socket = peer.Establish();
+        socket.Blocking = false;
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.SendBuffer, 65536);
+
+        Assert.Equal(15000, socket.Send(new byte[15000]));
+
+        // Linux sends the initial window as one TSO packet, and every packet of more than one segment carries PSH
+        // on its last segment; the data left over waits for the window.
+        var sent = peer.Sent();
+        Assert.Equal(10, sent.Count);
+        Assert.All(sent.Take(9), s => Assert.False(s.Header.Has(TcpFlags.Psh)));
+        Assert.True(sent[9].Header.Has(TcpFlags.Psh));
+    }
+
+    [Fact]
+    [Trait("Rfc", "9293 §3.9.1")]
+    public void OnceTheRttIsKnown_BurstsGoInTwoSegmentPacketsEachEndingWithPsh()
+    {
+        var peer = new TcpPeer { SynOptions = new TcpOptions { Mss = 1000 } };
+        NetSocket socket = EstablishWithRtt(peer, TimeSpan.FromMilliseconds(100));
+        socket.Blocking = false;
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.NoDelay, 1);
+        Assert.Equal(100, socket.Send(new byte[100]));
+        peer.Sent();
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(100));
+        peer.Send(TcpFlags.Ack, peer.Rcv + 100); // RTT 100 ms: the pacing rate is 2 · 10 · 1000 B / 0.1 s
+
+        Assert.Equal(2500, socket.Send(new byte[2500]));
+
+        // tcp_tso_autosize: a millisecond at 200 kB/s is under one segment, so packets of tcp_min_tso_segs (2).
+        var sent = peer.Sent();
+        Assert.Equal([1000, 1000, 500], sent.Select(s => s.PayloadLength));
+        Assert.Equal([false, true, true], sent.Select(s => s.Header.Has(TcpFlags.Psh)));
+    }
+
+    // ---- RTT from the handshake (RFC 6298 §2) -------------------------------------------------------------------------
+
+    [Fact]
+    [Trait("Rfc", "6298 §2")]
+    public void PassiveOpen_AtInstantZero_StillSamplesTheHandshakeRtt()
+    {
+        var peer = new TcpPeer();
+        Assert.Equal(0, peer.Harness.Now.Microseconds); // the virtual clock starts at 0: a real time, not "unset"
+
+        NetSocket accepted = EstablishWithRtt(peer, TimeSpan.FromMilliseconds(50));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(50), accepted.Connection!.Rtt.SmoothedRtt);
     }
 }
