@@ -160,6 +160,9 @@ internal static class BenchCommand
     private static JsonObject Simulated(long bytes, int gsoMaxSize)
     {
         WirestackBenchmarks.SimulatedGigabit(Math.Min(bytes / 10, 100_000_000), gsoMaxSize);
-        return WirestackBenchmarks.SimulatedGigabit(bytes, gsoMaxSize).ToJson();
+        TimeSpan threadStart = CpuTime.Thread();
+        JsonObject result = WirestackBenchmarks.SimulatedGigabit(bytes, gsoMaxSize).ToJson();
+        result["thread_cpu_seconds"] = (CpuTime.Thread() - threadStart).TotalSeconds; // the simulator's thread alone
+        return result;
     }
 }
