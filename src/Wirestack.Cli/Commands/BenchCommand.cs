@@ -161,8 +161,13 @@ internal static class BenchCommand
     {
         WirestackBenchmarks.SimulatedGigabit(Math.Min(bytes / 10, 100_000_000), gsoMaxSize);
         TimeSpan threadStart = CpuTime.Thread();
+        long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
+        int gen0Start = GC.CollectionCount(0), gen2Start = GC.CollectionCount(2);
         JsonObject result = WirestackBenchmarks.SimulatedGigabit(bytes, gsoMaxSize).ToJson();
         result["thread_cpu_seconds"] = (CpuTime.Thread() - threadStart).TotalSeconds; // the simulator's thread alone
+        result["allocated_bytes"] = GC.GetTotalAllocatedBytes(precise: true) - allocatedStart;
+        result["gen0_collections"] = GC.CollectionCount(0) - gen0Start;
+        result["gen2_collections"] = GC.CollectionCount(2) - gen2Start;
         return result;
     }
 }
