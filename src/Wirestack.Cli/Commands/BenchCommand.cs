@@ -155,11 +155,11 @@ internal static class BenchCommand
         return command;
     }
 
-    /// <summary>The simulated transfer as the bench measures it: after an untimed warm-up of a tenth of the bytes
+    /// <summary>The simulated transfer as the bench measures it: after an untimed warm-up of 0.1 GB (or the bytes, when fewer)
     /// (at most 0.1 GB), so that a profile shows the optimised code. <c>--gso</c> only when given (default: off).</summary>
     private static JsonObject Simulated(long bytes, int gsoMaxSize)
     {
-        WirestackBenchmarks.SimulatedGigabit(Math.Min(bytes / 10, 100_000_000), gsoMaxSize);
+        WirestackBenchmarks.SimulatedGigabit(Math.Min(bytes, 100_000_000), gsoMaxSize);
         TimeSpan threadStart = CpuTime.Thread();
         long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
         int gen0Start = GC.CollectionCount(0), gen2Start = GC.CollectionCount(2);
