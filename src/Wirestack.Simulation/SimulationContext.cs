@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Wirestack.Simulation;
 
 /// <summary>
@@ -7,20 +9,15 @@ namespace Wirestack.Simulation;
 /// </summary>
 internal sealed class SimulationContext(Simulator simulator) : SynchronizationContext
 {
-    private readonly Queue<(SendOrPostCallback Callback, object? State)> _queue = new();
-    private readonly object _gate = new();
-    private volatile int _count; // the queue's length, readable without the gate (asked on every simulator step)
+    // Lock-free (posts may come from any thread; the simulator's thread alone takes items out): a post and a take
+    // are one interlocked operation each instead of a monitor's enter and exit.
+    private readonly ConcurrentQueue<(SendOrPostCallback Callback, object? State)> _queue = new();
 
-    public bool HasWork => _count > 0;
+    public bool HasWork => !_queue.IsEmpty;
 
     public override void Post(SendOrPostCallback d, object? state)
     {
-        lock (_gate)
-        {
-            _queue.Enqueue((d, state));
-            _count = _queue.Count;
-        }
-
+        _queue.Enqueue((d, state));
         simulator.OnWork();
     }
 
@@ -50,7 +47,7 @@ internal sealed class SimulationContext(Simulator simulator) : SynchronizationCo
 
     public void RunPending()
     {
-        if (_count == 0)
+        if (_queue.IsEmpty)
         {
             return; // the common case on a busy simulation: nothing posted since the last step
         }
@@ -61,15 +58,9 @@ internal sealed class SimulationContext(Simulator simulator) : SynchronizationCo
         {
             for (int guard = 0; guard < 1_000_000; guard++)
             {
-                (SendOrPostCallback Callback, object? State) item;
-                lock (_gate)
+                if (!_queue.TryDequeue(out (SendOrPostCallback Callback, object? State) item))
                 {
-                    if (!_queue.TryDequeue(out item))
-                    {
-                        return;
-                    }
-
-                    _count = _queue.Count;
+                    return;
                 }
 
                 item.Callback(item.State);

@@ -14,7 +14,11 @@ namespace Wirestack.Simulation;
 /// advance, including <c>Advance(TimeSpan.Zero)</c>. Due times and periods are rounded up to whole microseconds,
 /// so a timer never fires early.</para>
 /// <para>Internal state is guarded by a lock that is never held while a callback runs; callbacks may create,
-/// change and dispose timers, and may advance the clock further.</para>
+/// change and dispose timers, and may advance the clock further. The hot reads take no lock: <see cref="Now"/> and
+/// <see cref="NextTimerAt"/> read fields the lock's holders publish, and <see cref="AdvanceTo"/> with no timer due
+/// by the target only moves the time (the simulator asks these on every step). Time moves on one thread at a time
+/// (the simulation's loop); a timer armed on another thread while the clock moves past its due time fires on the
+/// next advance, as any timer due at or before <see cref="Now"/> does.</para>
 /// </remarks>
 public sealed class VirtualClock : TimeProvider
 {
@@ -24,7 +28,9 @@ public sealed class VirtualClock : TimeProvider
     private readonly Lock _lock = new();
     private readonly SortedSet<VirtualTimer> _scheduled = new(DueOrder.Instance);
     private readonly Instant _start;
-    private Instant _now;
+    private long _nowUs; // Now, in microseconds: written under the lock, read without it
+    private long _nextDueUs = long.MaxValue; // due time of _scheduled.Min (long.MaxValue: none), kept under the lock
+    private volatile bool _anyScheduled; // _scheduled.Count > 0 (a timer may be due at Instant.MaxValue itself)
     private long _nextSequence;
 
     public VirtualClock()
@@ -35,30 +41,24 @@ public sealed class VirtualClock : TimeProvider
     public VirtualClock(Instant start)
     {
         _start = start;
-        _now = start;
+        _nowUs = start.Microseconds;
     }
 
     /// <summary>The current simulated time.</summary>
-    public Instant Now
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _now;
-            }
-        }
-    }
+    public Instant Now => new(Volatile.Read(ref _nowUs));
 
     /// <summary>The due time of the earliest scheduled timer, or <see langword="null"/> when none is scheduled.</summary>
     public Instant? NextTimerAt
     {
         get
         {
-            lock (_lock)
+            if (!_anyScheduled)
             {
-                return _scheduled.Count == 0 ? null : _scheduled.Min!.Due;
+                return null;
             }
+
+            long due = Volatile.Read(ref _nextDueUs);
+            return _anyScheduled ? new Instant(due) : null;
         }
     }
 
@@ -86,6 +86,14 @@ public sealed class VirtualClock : TimeProvider
             throw new ArgumentOutOfRangeException(nameof(target), target, $"Time cannot go backwards (now {Now}).");
         }
 
+        if (Volatile.Read(ref _nextDueUs) > target.Microseconds)
+        {
+            // No timer due by the target (the common case on a busy simulation): only the time moves. Only the
+            // simulation's loop moves time, so nothing else writes _nowUs meanwhile.
+            Volatile.Write(ref _nowUs, Math.Max(Volatile.Read(ref _nowUs), target.Microseconds));
+            return;
+        }
+
         while (true)
         {
             TimerCallback callback;
@@ -95,13 +103,13 @@ public sealed class VirtualClock : TimeProvider
                 if (_scheduled.Count == 0 || _scheduled.Min!.Due > target)
                 {
                     // A callback may already have advanced past the target; never step back.
-                    _now = Instant.Max(_now, target);
+                    SetNow(Math.Max(_nowUs, target.Microseconds));
                     return;
                 }
 
                 VirtualTimer timer = _scheduled.Min;
                 _scheduled.Remove(timer);
-                _now = Instant.Max(_now, timer.Due);
+                SetNow(Math.Max(_nowUs, timer.Due.Microseconds));
                 if (timer.PeriodMicroseconds > 0)
                 {
                     timer.Due = Saturate(timer.Due, timer.PeriodMicroseconds);
@@ -112,12 +120,23 @@ public sealed class VirtualClock : TimeProvider
                     timer.Scheduled = false;
                 }
 
+                PublishNextDue();
                 callback = timer.Callback;
                 state = timer.State;
             }
 
             callback(state);
         }
+    }
+
+    private void SetNow(long microseconds) => Volatile.Write(ref _nowUs, microseconds);
+
+    /// <summary>Publishes the earliest due time for the lock-free readers; called under the lock after every
+    /// change to the schedule.</summary>
+    private void PublishNextDue()
+    {
+        Volatile.Write(ref _nextDueUs, _scheduled.Count == 0 ? long.MaxValue : _scheduled.Min!.Due.Microseconds);
+        _anyScheduled = _scheduled.Count > 0;
     }
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
@@ -167,11 +186,12 @@ public sealed class VirtualClock : TimeProvider
             timer.PeriodMicroseconds = period == Timeout.InfiniteTimeSpan ? 0 : CeilingMicroseconds(period);
             if (dueTime != Timeout.InfiniteTimeSpan)
             {
-                timer.Due = Saturate(_now, dueTime);
+                timer.Due = Saturate(new Instant(_nowUs), dueTime);
                 timer.Scheduled = true;
                 _scheduled.Add(timer);
             }
 
+            PublishNextDue();
             return true;
         }
     }
@@ -182,6 +202,7 @@ public sealed class VirtualClock : TimeProvider
         {
             timer.Disposed = true;
             Unschedule(timer);
+            PublishNextDue();
         }
     }
 

@@ -15,8 +15,11 @@ namespace Wirestack.Links;
 /// (packets and the instants they are sent and received at) give the same outcome, byte for byte.
 /// </summary>
 /// <remarks>
-/// No allocation per packet on the steady path: in-flight packets sit in a pre-sized priority queue keyed by
-/// (arrival time, send sequence), the serialization queue is a ring of pre-sized arrays, and wire buffers come from
+/// No allocation per packet on the steady path: in-flight packets are ordered by (arrival time, send sequence);
+/// those that keep their place (every packet not held back for reordering: their arrival times never decrease) sit
+/// in a ring in that order, the held-back ones in a priority queue, and the next delivery is the earlier of the two
+/// heads (O(1) per packet instead of O(log n) over thousands in flight). The serialization queue is a ring of
+/// pre-sized arrays, and wire buffers come from
 /// the wire's <see cref="Pool"/>, which reuses them. The collections grow (amortised) only when more packets are in
 /// flight than ever before. Not safe for concurrent use: one simulator loop drives it.
 /// </remarks>
@@ -113,7 +116,7 @@ public sealed class SimulatedWire
     public Action<ReadOnlySpan<byte>, Instant>? Tap { get; set; }
 
     /// <summary>Packets in flight in both directions.</summary>
-    public int InFlightCount => _aToB.InFlight.Count + _bToA.InFlight.Count;
+    public int InFlightCount => _aToB.InFlightCount + _bToA.InFlightCount;
 
     /// <summary>When the next packet in flight (either direction) arrives, or null when none is in flight.</summary>
     public Instant? NextDeliveryAt => Instant.Earliest(_aToB.NextArrival, _bToA.NextArrival);
@@ -241,7 +244,7 @@ public sealed class SimulatedWire
             direction.FifoFloorUs = arrivalUs;
         }
 
-        direction.InFlight.Enqueue(copy, new ArrivalKey(arrivalUs, _sequence++));
+        direction.Enqueue(copy, new ArrivalKey(arrivalUs, _sequence++), reorder);
         if (!duplicate)
         {
             return;
@@ -249,7 +252,7 @@ public sealed class SimulatedWire
 
         if (TryCopy(copy.Span, out PacketBuffer? twin))
         {
-            direction.InFlight.Enqueue(twin, new ArrivalKey(arrivalUs, _sequence++));
+            direction.Enqueue(twin, new ArrivalKey(arrivalUs, _sequence++), reorder);
             direction.Counters.Duplicated++;
             Counters.Duplicated++;
         }
@@ -262,8 +265,8 @@ public sealed class SimulatedWire
 
     private void Deliver(Direction direction)
     {
-        direction.InFlight.TryDequeue(out PacketBuffer? packet, out ArrivalKey key);
-        packet!.Timestamp = key.ArrivalUs;
+        PacketBuffer packet = direction.Dequeue(out ArrivalKey key);
+        packet.Timestamp = key.ArrivalUs;
         direction.Counters.Delivered++;
         direction.Counters.DeliveredBytes += packet.Length;
         Counters.Delivered++;
@@ -341,15 +344,82 @@ public sealed class SimulatedWire
 
         public SimulatedPort? Receiver { get; set; }
 
-        public PriorityQueue<PacketBuffer, ArrivalKey> InFlight { get; } = new(InitialInFlightCapacity);
+        // Packets in flight in (arrival, sequence) order: a ring for those that keep their place (their keys only
+        // grow, as the FIFO floor makes their arrival times non-decreasing), a priority queue for the held back.
+        private (PacketBuffer Packet, ArrivalKey Key)[] _fifo = new (PacketBuffer, ArrivalKey)[InitialInFlightCapacity];
+        private int _fifoHead;
+        private int _fifoCount;
+        private readonly PriorityQueue<PacketBuffer, ArrivalKey> _held = new();
+
+        public int InFlightCount => _fifoCount + _held.Count;
 
         /// <summary>Arrival time of the last packet that was not held back: later ones never arrive before it.</summary>
         public long FifoFloorUs { get; set; } = long.MinValue;
 
-        public Instant? NextArrival => InFlight.TryPeek(out _, out ArrivalKey key) ? new Instant(key.ArrivalUs) : null;
+        public Instant? NextArrival => TryPeek(out ArrivalKey key) ? new Instant(key.ArrivalUs) : null;
 
-        public bool TryPeekDue(Instant now, out ArrivalKey key) =>
-            InFlight.TryPeek(out _, out key) && key.ArrivalUs <= now.Microseconds;
+        public bool TryPeekDue(Instant now, out ArrivalKey key) => TryPeek(out key) && key.ArrivalUs <= now.Microseconds;
+
+        /// <summary>Puts a packet in flight; <paramref name="heldBack"/>: its arrival does not follow the FIFO floor.</summary>
+        public void Enqueue(PacketBuffer packet, ArrivalKey key, bool heldBack)
+        {
+            if (heldBack)
+            {
+                _held.Enqueue(packet, key);
+                return;
+            }
+
+            if (_fifoCount == _fifo.Length)
+            {
+                var larger = new (PacketBuffer, ArrivalKey)[_fifo.Length * 2];
+                for (int i = 0; i < _fifoCount; i++)
+                {
+                    larger[i] = _fifo[(_fifoHead + i) % _fifo.Length];
+                }
+
+                _fifo = larger;
+                _fifoHead = 0;
+            }
+
+            int tail = _fifoHead + _fifoCount;
+            _fifo[tail >= _fifo.Length ? tail - _fifo.Length : tail] = (packet, key);
+            _fifoCount++;
+        }
+
+        /// <summary>The key of the next packet to arrive, if any.</summary>
+        private bool TryPeek(out ArrivalKey key)
+        {
+            bool held = _held.TryPeek(out _, out ArrivalKey heldKey);
+            if (_fifoCount > 0)
+            {
+                key = _fifo[_fifoHead].Key;
+                if (held && heldKey.CompareTo(key) < 0)
+                {
+                    key = heldKey;
+                }
+
+                return true;
+            }
+
+            key = heldKey;
+            return held;
+        }
+
+        /// <summary>Takes the next packet to arrive (there must be one).</summary>
+        public PacketBuffer Dequeue(out ArrivalKey key)
+        {
+            if (_fifoCount > 0 && !(_held.TryPeek(out _, out ArrivalKey heldKey) && heldKey.CompareTo(_fifo[_fifoHead].Key) < 0))
+            {
+                (PacketBuffer packet, key) = _fifo[_fifoHead];
+                _fifo[_fifoHead] = default;
+                _fifoHead = _fifoHead + 1 == _fifo.Length ? 0 : _fifoHead + 1;
+                _fifoCount--;
+                return packet;
+            }
+
+            _held.TryDequeue(out PacketBuffer? held, out key);
+            return held!;
+        }
 
         /// <summary>Whether <paramref name="length"/> more bytes fit in the queue of packets not yet fully
         /// serialized (the one on the line included).</summary>
