@@ -12,25 +12,6 @@ public sealed class InteropFactAttribute : FactAttribute
         Skip = Why(tools);
     }
 
-    /// <summary>Marks a reproduction of a known stack bug: skipped with this reason, unless
-    /// WIRESTACK_INTEROP_KNOWN_BUGS=1 (then it runs, and fails until the bug is fixed).</summary>
-    public string? KnownBug
-    {
-        get => _knownBug;
-        set
-        {
-            _knownBug = value;
-            Skip ??= KnownBugSkip(value);
-        }
-    }
-
-    private string? _knownBug;
-
-    internal static string? KnownBugSkip(string? bug) =>
-        bug is null || Environment.GetEnvironmentVariable("WIRESTACK_INTEROP_KNOWN_BUGS") == "1"
-            ? null
-            : $"known stack bug (set WIRESTACK_INTEROP_KNOWN_BUGS=1 to run the reproduction): {bug}";
-
     /// <summary>Null when everything is there, else the reason.</summary>
     public static string? Why(IEnumerable<string> tools)
     {
@@ -57,6 +38,25 @@ public sealed class InteropFactAttribute : FactAttribute
             }
         }
 
-        return File.Exists(WirestackCli.CliPath) ? null : $"the CLI is not built at {WirestackCli.CliPath}";
+        if (!File.Exists(WirestackCli.CliPath))
+        {
+            return $"the CLI is not built at {WirestackCli.CliPath}";
+        }
+
+        return s_namespaces.Value;
     }
+
+    // Root alone is not enough in some containers (no CAP_SYS_ADMIN, /run/netns not mountable): try once.
+    private static readonly Lazy<string?> s_namespaces = new(() =>
+    {
+        string name = "wsprobe-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        ProcessResult added = Proc.Run(TimeSpan.FromSeconds(15), "ip", "netns", "add", name);
+        if (added.ExitCode != 0)
+        {
+            return $"interop tests need network namespaces, and 'ip netns add' failed here: {added.Stderr.Trim()}";
+        }
+
+        Proc.Run(TimeSpan.FromSeconds(15), "ip", "netns", "delete", name);
+        return null;
+    });
 }

@@ -8,17 +8,4 @@ public sealed class InteropTheoryAttribute : TheoryAttribute
     {
         Skip = InteropFactAttribute.Why(tools);
     }
-
-    /// <inheritdoc cref="InteropFactAttribute.KnownBug"/>
-    public string? KnownBug
-    {
-        get => _knownBug;
-        set
-        {
-            _knownBug = value;
-            Skip ??= InteropFactAttribute.KnownBugSkip(value);
-        }
-    }
-
-    private string? _knownBug;
 }
