@@ -122,9 +122,9 @@ public sealed partial class TcpConnection
 
     private void TakeRttSampleFromSyn(in TcpHeader h, Instant now)
     {
-        if (Retransmits == 0 && SynTimes is { Count: > 0 })
+        if (Retransmits == 0 && _synTimes is not null && (ReferenceEquals(_synTimes, OnlySynAtConnectStart) || _synTimes.Count > 0))
         {
-            Rtt.AddSample(now - SynTimes[^1]);
+            Rtt.AddSample(now - (ReferenceEquals(_synTimes, OnlySynAtConnectStart) ? _connectStart : _synTimes[^1]));
         }
         else if (Retransmits == 0 && _connectStart != default)
         {

@@ -181,6 +181,15 @@ public sealed partial class TcpConnection
                 _layer.Counters.RetransSegs++;
                 TotalRetransmits++;
                 Trace?.Add(new TcpTraceEvent(now, "rexmit", $"SYN #{Retransmits + 1} (RTO {Rtt.CurrentRto.TotalSeconds:0.###} s next)"));
+                if (ReferenceEquals(_synTimes, OnlySynAtConnectStart))
+                {
+                    _synTimes = [_connectStart, now];
+                }
+                else
+                {
+                    _synTimes?.Add(now);
+                }
+
                 SendSyn(now);
                 return false;
             case TcpState.SynReceived:

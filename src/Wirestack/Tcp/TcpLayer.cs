@@ -165,7 +165,7 @@ public sealed partial class TcpLayer : IIPDispatcher
                 return SocketError.AddressNotAvailable;
             }
         }
-        else if (_listeners.TryGetValue(port, out List<TcpListener>? ls) && ls.Any(l => Overlaps(l.Address, address)) ||
+        else if (_listeners.TryGetValue(port, out List<TcpListener>? ls) && AnyOverlaps(ls, address) ||
                  (_boundPorts.ContainsKey(port) && !reuseAddress))
         {
             return SocketError.AddressAlreadyInUse;
@@ -187,11 +187,26 @@ public sealed partial class TcpLayer : IIPDispatcher
 
     private static bool Overlaps(IPv4Address a, IPv4Address b) => a.IsUnspecified || b.IsUnspecified || a == b;
 
+    /// <summary>Whether a listener of the list overlaps the address (a loop, not a lambda capturing the address:
+    /// the closure was allocated on every explicit bind).</summary>
+    private static bool AnyOverlaps(List<TcpListener> listeners, IPv4Address address)
+    {
+        foreach (TcpListener l in listeners)
+        {
+            if (Overlaps(l.Address, address))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>listen(): a listener on an address and port already bound by the caller.</summary>
     public SocketError Listen(IPv4Address address, ushort port, int backlog, out TcpListener? listener)
     {
         listener = null;
-        if (_listeners.TryGetValue(port, out List<TcpListener>? list) && list.Any(l => Overlaps(l.Address, address)))
+        if (_listeners.TryGetValue(port, out List<TcpListener>? list) && AnyOverlaps(list, address))
         {
             return SocketError.AddressAlreadyInUse;
         }
