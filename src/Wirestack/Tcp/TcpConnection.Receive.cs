@@ -439,10 +439,10 @@ public sealed partial class TcpConnection
             _sndWl2 = ack;
             if (opened)
             {
-                _persistAt = null;
+                PersistAt = null;
                 _probesOut = 0;
                 _persistBackoff = 0;
-                _probeStart = null;
+                ProbeStart = null;
                 Trace?.Add(new TcpTraceEvent(now, "window", $"peer window opened to {scaledWindow}"));
             }
         }

@@ -132,6 +132,10 @@ public sealed partial class TcpConnection : ITimerCallback
         public string? LastCallCause;
         public List<TcpTraceEvent>? Trace;
         public TimeWaitViewState? TimeWaitView; // a stand-in for a TIME-WAIT record (TcpConnection.TimeWait.cs)
+        public Instant? PersistAt;
+        public Instant? KeepAt;
+        public Instant? FirstRexmitAt;
+        public Instant? ProbeStart;
     }
 
     /// <summary>TCP_MAXSEG as set by the user (0: from the route's MTU).</summary>
