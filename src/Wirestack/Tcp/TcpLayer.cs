@@ -79,8 +79,15 @@ public sealed partial class TcpLayer : IIPDispatcher
     /// <summary>A TIME-WAIT record ended: its local port counts one connection less.</summary>
     internal void ReleaseTimeWaitPort(ushort port)
     {
-        if (_connectionPorts.GetValueOrDefault(port) <= 1) _connectionPorts.Remove(port);
-        else _connectionPorts[port]--;
+        ReleasePort(_connectionPorts, port);
+    }
+
+    /// <summary>One user of the port less in a count table (the entry goes at zero); one lookup.</summary>
+    private static void ReleasePort(Dictionary<ushort, int> counts, ushort port)
+    {
+        ref int n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(counts, port);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref n) || n <= 1) counts.Remove(port);
+        else n--;
     }
 
     public IEnumerable<TcpListener> Listeners => _listeners.Values.SelectMany(l => l);
@@ -171,17 +178,18 @@ public sealed partial class TcpLayer : IIPDispatcher
             return SocketError.AddressAlreadyInUse;
         }
 
-        _boundPorts[port] = _boundPorts.GetValueOrDefault(port) + 1;
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_boundPorts, port, out _)++;
         return SocketError.Success;
     }
 
     /// <summary>Releases a port reserved by <see cref="Bind"/>.</summary>
     public void Unbind(ushort port)
     {
-        if (_boundPorts.TryGetValue(port, out int n))
+        ref int n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_boundPorts, port);
+        if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref n))
         {
             if (n <= 1) _boundPorts.Remove(port);
-            else _boundPorts[port] = n - 1;
+            else n--;
         }
     }
 
@@ -340,7 +348,7 @@ public sealed partial class TcpLayer : IIPDispatcher
     {
         if (_connections.TryAdd(connection.Tuple, connection))
         {
-            _connectionPorts[connection.Tuple.LocalPort] = _connectionPorts.GetValueOrDefault(connection.Tuple.LocalPort) + 1;
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_connectionPorts, connection.Tuple.LocalPort, out _)++;
         }
         else
         {
@@ -355,9 +363,7 @@ public sealed partial class TcpLayer : IIPDispatcher
         if (connection.InTable && _connections.TryGetValue(connection.Tuple, out TcpConnection? existing) && existing == connection)
         {
             _connections.Remove(connection.Tuple);
-            ushort port = connection.Tuple.LocalPort;
-            if (_connectionPorts.GetValueOrDefault(port) <= 1) _connectionPorts.Remove(port);
-            else _connectionPorts[port]--;
+            ReleasePort(_connectionPorts, connection.Tuple.LocalPort);
         }
 
         connection.InTable = false;
@@ -427,16 +433,16 @@ public sealed partial class TcpLayer : IIPDispatcher
         else if (_timeWait.Count != 0 && _timeWait.TryGet(tuple, out TimeWaitRecord record))
         {
             if (h.Has(TcpFlags.Syn) && !h.Has(TcpFlags.Ack) && !h.Has(TcpFlags.Rst) && TimeWaitTable.AcceptsNewIncarnation(record, h) &&
-                FindListener(ip.Destination, h.DestinationPort) is not null)
+                FindListener(ip.Destination, h.DestinationPort) is { } recycler)
             {
                 Counters.TWRecycled++;
-                _timeWait.Remove(tuple);
-            }
-            else
-            {
-                _timeWait.OnSegment(tuple, h, payload.Length, now);
+                _timeWait.Remove(tuple); // no user code runs: the listener found above is still the one
+                OnListenerSegment(recycler, h, tuple, payload, now);
                 return;
             }
+
+            _timeWait.OnSegment(tuple, h, payload.Length, now);
+            return;
         }
 
         TcpListener? listener = FindListener(ip.Destination, h.DestinationPort);
