@@ -122,9 +122,9 @@ public sealed partial class TcpConnection
 
     private void TakeRttSampleFromSyn(in TcpHeader h, Instant now)
     {
-        if (Retransmits == 0 && SynTimes is { Count: > 0 })
+        if (Retransmits == 0 && _synTimes is not null && (ReferenceEquals(_synTimes, OnlySynAtConnectStart) || _synTimes.Count > 0))
         {
-            Rtt.AddSample(now - SynTimes[^1]);
+            Rtt.AddSample(now - (ReferenceEquals(_synTimes, OnlySynAtConnectStart) ? _connectStart!.Value : _synTimes[^1]));
         }
         else if (Retransmits == 0 && _connectStart is { } start)
         {
@@ -445,10 +445,10 @@ public sealed partial class TcpConnection
             _sndWl2 = ack;
             if (opened)
             {
-                _persistAt = null;
+                PersistAt = null;
                 _probesOut = 0;
                 _persistBackoff = 0;
-                _probeStart = null;
+                ProbeStart = null;
                 Trace?.Add(new TcpTraceEvent(now, "window", $"peer window opened to {scaledWindow}"));
             }
         }

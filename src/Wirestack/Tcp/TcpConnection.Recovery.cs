@@ -69,7 +69,7 @@ public sealed partial class TcpConnection
         }
 
         Retransmits = 0;
-        _firstRexmitAt = null;
+        FirstRexmitAt = null;
         Rtt.ResetBackoff();
         _rtoAt = _sndMax > _sndUna ? now + RetransmitTimeout : null; // RFC 6298 §5.3 restart, §5.2 stop
 

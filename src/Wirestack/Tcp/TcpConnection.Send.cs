@@ -27,7 +27,7 @@ public sealed partial class TcpConnection
         _sndMax = _iss;
         _recoveryPoint = _iss; // RFC 6582: no recovery has happened; SND.UNA is always at or past it
         _sndSml = _iss;
-        SynTimes = [];
+        _synTimes = OnlySynAtConnectStart; // SendSyn below, at _connectStart
         SetState(TcpState.SynSent, now);
         _connectStart = now;
         if (_layer.Settings.ConnectTimeout is { } keepinit)
@@ -194,7 +194,6 @@ public sealed partial class TcpConnection
 
     private void SendSyn(Instant now)
     {
-        SynTimes?.Add(now);
         TcpOptions options = SynOptions(reply: false, null);
         Transmit(_iss, TcpFlags.Syn, SynWindow(), options, 0, 0, now);
         _sndNxt = _iss + 1;

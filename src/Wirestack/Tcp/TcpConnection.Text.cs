@@ -190,8 +190,8 @@ public sealed partial class TcpConnection
         ReleaseBuffers(keepReceived: !IsOrphan); // data received before the FIN stays readable
         _rtoAt = null;
         _delAckAt = null;
-        _persistAt = null;
-        _keepAt = null;
+        PersistAt = null;
+        KeepAt = null;
         _waitAt = now + _layer.Settings.TimeWait;
         _layer.Counters.TW++;
         Notify();

@@ -15,7 +15,7 @@ public sealed partial class TcpConnection
         if (State != TcpState.TimeWait || !IsOrphan || !InTable || Listener is not null || IsConnectQueued ||
             Observer is not null || Trace is not null || _cold?.TimeWaitView is not null || _hasDsack ||
             (_ooo is not null && !_ooo.IsEmpty) || ReceiveQueued != 0 || SendQueued != 0 || _sndUna != _sndNxt ||
-            _rtoAt is not null || _delAckAt is not null || _persistAt is not null || _keepAt is not null ||
+            _rtoAt is not null || _delAckAt is not null || PersistAt is not null || KeepAt is not null ||
             _waitAt is not { } expiry || PendingError != System.Net.Sockets.SocketError.Success)
         {
             return false;

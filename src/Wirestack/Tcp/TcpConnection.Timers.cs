@@ -12,25 +12,28 @@ public sealed partial class TcpConnection
 {
     private Instant? _rtoAt;
     private Instant? _delAckAt;
-    private Instant? _persistAt;
-    private Instant? _keepAt;
     private Instant? _waitAt;
     private Instant? _connectStart; // when the SYN or SYN-ACK exchange began (null: never; Instant 0 is a real time)
-    private Instant? _firstRexmitAt;
-    private Instant? _probeStart;
+    // The persist and keep-alive deadlines, the first retransmission's time and the start of probing are set only
+    // when a peer stalls, closes its window or keep-alive is on: they live in the side object (ColdState), so a
+    // connection that never needs them carries 64 bytes less; clearing them does not allocate it.
+    private Instant? PersistAt { get => _cold?.PersistAt; set { if (value is not null || _cold is not null) Cold.PersistAt = value; } }
+    private Instant? KeepAt { get => _cold?.KeepAt; set { if (value is not null || _cold is not null) Cold.KeepAt = value; } }
+    private Instant? FirstRexmitAt { get => _cold?.FirstRexmitAt; set { if (value is not null || _cold is not null) Cold.FirstRexmitAt = value; } }
+    private Instant? ProbeStart { get => _cold?.ProbeStart; set { if (value is not null || _cold is not null) Cold.ProbeStart = value; } }
     private int _probesOut;      // unanswered probes (reset by any acceptable ACK, like Linux's icsk_probes_out)
     private int _persistBackoff; // the probe interval's exponent: kept until the window opens (Linux's icsk_backoff)
     private int _keepProbes;
 
     /// <summary>The earliest pending deadline of this connection.</summary>
     public Instant? NextDeadline =>
-        Instant.Earliest(Instant.Earliest(Instant.Earliest(_rtoAt, _delAckAt), Instant.Earliest(_persistAt, KeepAliveDeadline)), _waitAt);
+        Instant.Earliest(Instant.Earliest(Instant.Earliest(_rtoAt, _delAckAt), Instant.Earliest(PersistAt, KeepAliveDeadline)), _waitAt);
 
     /// <summary>Which timer <c>ss -o</c> would show.</summary>
-    public string TimerName => _rtoAt is not null ? "on" : _persistAt is not null ? "persist" :
+    public string TimerName => _rtoAt is not null ? "on" : PersistAt is not null ? "persist" :
         _waitAt is not null && State == TcpState.TimeWait ? "timewait" : KeepAliveDeadline is not null ? "keepalive" : "off";
 
-    private Instant? KeepAliveDeadline => _keepAt;
+    private Instant? KeepAliveDeadline => KeepAt;
 
     /// <summary>The retransmission timeout to arm: the estimator's (RFC 6298, backed off and clamped), plus FreeBSD's
     /// rexmit_slop once it has backed off or comes from RTT samples (TCPT_RANGESET adds it; the first SYN's initial RTO
@@ -55,9 +58,9 @@ public sealed partial class TcpConnection
 
     internal void ScheduleTimer()
     {
-        if (State is TcpState.Established or TcpState.CloseWait && KeepAlive && _keepAt is null)
+        if (State is TcpState.Established or TcpState.CloseWait && KeepAlive && KeepAt is null)
         {
-            _keepAt = _lastReceived + (KeepIdle ?? _layer.Settings.KeepAliveTime);
+            KeepAt = _lastReceived + (KeepIdle ?? _layer.Settings.KeepAliveTime);
         }
 
         Instant? next = NextDeadline;
@@ -78,18 +81,18 @@ public sealed partial class TcpConnection
         bool unsent = _sndUna + SendQueued > _sndNxt || (_finQueued && !_finSent);
         if (unsent && _sndMax == _sndUna)
         {
-            if (_persistAt is null)
+            if (PersistAt is null)
             {
-                _probeStart ??= now;
-                _persistAt = now + Backoff(Rtt.Rto, _persistBackoff);
+                ProbeStart ??= now;
+                PersistAt = now + Backoff(Rtt.Rto, _persistBackoff);
             }
         }
         else
         {
-            _persistAt = null;
+            PersistAt = null;
             if (_sndMax != _sndUna || !unsent)
             {
-                _probeStart = null;
+                ProbeStart = null;
                 _persistBackoff = 0;
             }
         }
@@ -130,18 +133,18 @@ public sealed partial class TcpConnection
             }
         }
 
-        if (_persistAt is { } persist && persist <= now)
+        if (PersistAt is { } persist && persist <= now)
         {
-            _persistAt = null;
+            PersistAt = null;
             if (OnPersistTimeout(now))
             {
                 return;
             }
         }
 
-        if (_keepAt is { } keep && keep <= now)
+        if (KeepAt is { } keep && keep <= now)
         {
-            _keepAt = null;
+            KeepAt = null;
             if (OnKeepAliveTimeout(now))
             {
                 return;
@@ -196,6 +199,15 @@ public sealed partial class TcpConnection
                 _layer.Counters.RetransSegs++;
                 TotalRetransmits++;
                 Trace?.Add(new TcpTraceEvent(now, "rexmit", $"SYN #{Retransmits + 1} (RTO {Rtt.CurrentRto.TotalSeconds:0.###} s next)"));
+                if (ReferenceEquals(_synTimes, OnlySynAtConnectStart))
+                {
+                    _synTimes = [_connectStart!.Value, now]; // set together with OnlySynAtConnectStart
+                }
+                else
+                {
+                    _synTimes?.Add(now);
+                }
+
                 SendSyn(now);
                 return false;
             case TcpState.SynReceived:
@@ -232,9 +244,9 @@ public sealed partial class TcpConnection
             return false;
         }
 
-        _firstRexmitAt ??= now;
+        FirstRexmitAt ??= now;
         int limit = IsOrphan ? settings.OrphanRetries : settings.Retries2;
-        bool userTimedOut = UserTimeout > TimeSpan.Zero && now - _firstRexmitAt.Value >= UserTimeout;
+        bool userTimedOut = UserTimeout > TimeSpan.Zero && now - FirstRexmitAt.Value >= UserTimeout;
         if (Retransmits >= limit || userTimedOut)
         {
             _layer.Counters.TCPAbortOnTimeout++;
@@ -281,7 +293,7 @@ public sealed partial class TcpConnection
         if (State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.LastAck or TcpState.Closing))
         {
             _probesOut = 0;
-            _probeStart = null;
+            ProbeStart = null;
             return false;
         }
 
@@ -295,7 +307,7 @@ public sealed partial class TcpConnection
             {
                 _layer.Counters.TCPWinProbe++;
                 SendData(_sndNxt, len, TcpFlags.Ack | TcpFlags.Psh, withFin: false, now);
-                _probeStart = null;
+                ProbeStart = null;
                 _persistBackoff = 0;
                 return false;
             }
@@ -304,7 +316,7 @@ public sealed partial class TcpConnection
             return false;
         }
 
-        if (UserTimeout > TimeSpan.Zero && _probeStart is { } start && now - start >= UserTimeout)
+        if (UserTimeout > TimeSpan.Zero && ProbeStart is { } start && now - start >= UserTimeout)
         {
             _layer.Counters.TCPAbortOnTimeout++;
             Fail(SocketError.TimedOut,
@@ -324,14 +336,14 @@ public sealed partial class TcpConnection
         _layer.Counters.TCPWinProbe++;
         SendProbe(now);
         TimeSpan next = Backoff(Rtt.Rto, _persistBackoff);
-        if (UserTimeout > TimeSpan.Zero && _probeStart is { } begun)
+        if (UserTimeout > TimeSpan.Zero && ProbeStart is { } begun)
         {
             // Linux clamps the probe interval so the user timeout is noticed on time.
             TimeSpan left = UserTimeout - (now - begun);
             next = left > TimeSpan.Zero && left < next ? left : next;
         }
 
-        _persistAt = now + next;
+        PersistAt = now + next;
         return false;
     }
 
@@ -348,13 +360,13 @@ public sealed partial class TcpConnection
         int count = KeepCount ?? _layer.Settings.KeepAliveProbes;
         if (_keepProbes == 0 && now - _lastReceived < idle)
         {
-            _keepAt = _lastReceived + idle;
+            KeepAt = _lastReceived + idle;
             return false;
         }
 
         if (_sndMax != _sndUna)
         {
-            _keepAt = now + interval; // data outstanding: the retransmission timer watches the peer
+            KeepAt = now + interval; // data outstanding: the retransmission timer watches the peer
             return false;
         }
 
@@ -369,7 +381,7 @@ public sealed partial class TcpConnection
         _keepProbes++;
         _layer.Counters.TCPKeepAlive++;
         SendProbe(now);
-        _keepAt = now + interval;
+        KeepAt = now + interval;
         return false;
     }
 

@@ -132,6 +132,10 @@ public sealed partial class TcpConnection : ITimerCallback
         public string? LastCallCause;
         public List<TcpTraceEvent>? Trace;
         public TimeWaitViewState? TimeWaitView; // a stand-in for a TIME-WAIT record (TcpConnection.TimeWait.cs)
+        public Instant? PersistAt;
+        public Instant? KeepAt;
+        public Instant? FirstRexmitAt;
+        public Instant? ProbeStart;
     }
 
     /// <summary>TCP_MAXSEG as set by the user (0: from the route's MTU).</summary>
@@ -190,7 +194,14 @@ public sealed partial class TcpConnection : ITimerCallback
     public long TotalRetransmits { get => _cold?.TotalRetransmits ?? 0; private set { if (value != 0 || _cold is not null) Cold.TotalRetransmits = value; } }
 
     /// <summary>Times at which SYNs were sent (for the explanation of a connect timeout).</summary>
-    internal List<Instant>? SynTimes { get; private set; }
+    internal List<Instant>? SynTimes => ReferenceEquals(_synTimes, OnlySynAtConnectStart) ? [_connectStart!.Value] : _synTimes;
+
+    /// <summary>Behind <see cref="SynTimes"/>: null, or <see cref="OnlySynAtConnectStart"/> while the only SYN sent
+    /// is the first (at <c>_connectStart</c>), or the list of every SYN's time, built when a SYN is retransmitted
+    /// (so that a connection answered at once allocates no list).</summary>
+    private List<Instant>? _synTimes;
+
+    private static readonly List<Instant> OnlySynAtConnectStart = new(0); // a marker, never added to
 
     /// <summary>An optional per-connection event trace (state changes, retransmits, windows).</summary>
     public List<TcpTraceEvent>? Trace { get => _cold?.Trace; set { if (value is not null || _cold is not null) Cold.Trace = value; } }
@@ -654,7 +665,7 @@ public sealed partial class TcpConnection : ITimerCallback
         State = state;
         if (state == TcpState.Established)
         {
-            SynTimes = null; // only a connect timeout explains itself with them
+            _synTimes = null; // only a connect timeout explains itself with them
         }
 
         Trace?.Add(new TcpTraceEvent(now, "state", $"{old.SsName()} -> {state.SsName()}"));

@@ -79,8 +79,15 @@ public sealed partial class TcpLayer : IIPDispatcher
     /// <summary>A TIME-WAIT record ended: its local port counts one connection less.</summary>
     internal void ReleaseTimeWaitPort(ushort port)
     {
-        if (_connectionPorts.GetValueOrDefault(port) <= 1) _connectionPorts.Remove(port);
-        else _connectionPorts[port]--;
+        ReleasePort(_connectionPorts, port);
+    }
+
+    /// <summary>One user of the port less in a count table (the entry goes at zero); one lookup.</summary>
+    private static void ReleasePort(Dictionary<ushort, int> counts, ushort port)
+    {
+        ref int n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(counts, port);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref n) || n <= 1) counts.Remove(port);
+        else n--;
     }
 
     public IEnumerable<TcpListener> Listeners => _listeners.Values.SelectMany(l => l);
@@ -165,33 +172,49 @@ public sealed partial class TcpLayer : IIPDispatcher
                 return SocketError.AddressNotAvailable;
             }
         }
-        else if (_listeners.TryGetValue(port, out List<TcpListener>? ls) && ls.Any(l => Overlaps(l.Address, address)) ||
+        else if (_listeners.TryGetValue(port, out List<TcpListener>? ls) && AnyOverlaps(ls, address) ||
                  (_boundPorts.ContainsKey(port) && !reuseAddress))
         {
             return SocketError.AddressAlreadyInUse;
         }
 
-        _boundPorts[port] = _boundPorts.GetValueOrDefault(port) + 1;
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_boundPorts, port, out _)++;
         return SocketError.Success;
     }
 
     /// <summary>Releases a port reserved by <see cref="Bind"/>.</summary>
     public void Unbind(ushort port)
     {
-        if (_boundPorts.TryGetValue(port, out int n))
+        ref int n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_boundPorts, port);
+        if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref n))
         {
             if (n <= 1) _boundPorts.Remove(port);
-            else _boundPorts[port] = n - 1;
+            else n--;
         }
     }
 
     private static bool Overlaps(IPv4Address a, IPv4Address b) => a.IsUnspecified || b.IsUnspecified || a == b;
 
+    /// <summary>Whether a listener of the list overlaps the address (a loop, not a lambda capturing the address:
+    /// the closure was allocated on every explicit bind).</summary>
+    private static bool AnyOverlaps(List<TcpListener> listeners, IPv4Address address)
+    {
+        foreach (TcpListener l in listeners)
+        {
+            if (Overlaps(l.Address, address))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>listen(): a listener on an address and port already bound by the caller.</summary>
     public SocketError Listen(IPv4Address address, ushort port, int backlog, out TcpListener? listener)
     {
         listener = null;
-        if (_listeners.TryGetValue(port, out List<TcpListener>? list) && list.Any(l => Overlaps(l.Address, address)))
+        if (_listeners.TryGetValue(port, out List<TcpListener>? list) && AnyOverlaps(list, address))
         {
             return SocketError.AddressAlreadyInUse;
         }
@@ -325,7 +348,7 @@ public sealed partial class TcpLayer : IIPDispatcher
     {
         if (_connections.TryAdd(connection.Tuple, connection))
         {
-            _connectionPorts[connection.Tuple.LocalPort] = _connectionPorts.GetValueOrDefault(connection.Tuple.LocalPort) + 1;
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_connectionPorts, connection.Tuple.LocalPort, out _)++;
         }
         else
         {
@@ -340,9 +363,7 @@ public sealed partial class TcpLayer : IIPDispatcher
         if (connection.InTable && _connections.TryGetValue(connection.Tuple, out TcpConnection? existing) && existing == connection)
         {
             _connections.Remove(connection.Tuple);
-            ushort port = connection.Tuple.LocalPort;
-            if (_connectionPorts.GetValueOrDefault(port) <= 1) _connectionPorts.Remove(port);
-            else _connectionPorts[port]--;
+            ReleasePort(_connectionPorts, connection.Tuple.LocalPort);
         }
 
         connection.InTable = false;
@@ -412,16 +433,16 @@ public sealed partial class TcpLayer : IIPDispatcher
         else if (_timeWait.Count != 0 && _timeWait.TryGet(tuple, out TimeWaitRecord record))
         {
             if (h.Has(TcpFlags.Syn) && !h.Has(TcpFlags.Ack) && !h.Has(TcpFlags.Rst) && TimeWaitTable.AcceptsNewIncarnation(record, h) &&
-                FindListener(ip.Destination, h.DestinationPort) is not null)
+                FindListener(ip.Destination, h.DestinationPort) is { } recycler)
             {
                 Counters.TWRecycled++;
-                _timeWait.Remove(tuple);
-            }
-            else
-            {
-                _timeWait.OnSegment(tuple, h, payload.Length, now);
+                _timeWait.Remove(tuple); // no user code runs: the listener found above is still the one
+                OnListenerSegment(recycler, h, tuple, payload, now);
                 return;
             }
+
+            _timeWait.OnSegment(tuple, h, payload.Length, now);
+            return;
         }
 
         TcpListener? listener = FindListener(ip.Destination, h.DestinationPort);

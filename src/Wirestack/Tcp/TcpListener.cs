@@ -9,6 +9,7 @@ public sealed class TcpListener
 {
     private readonly LinkedList<TcpConnection> _acceptQueue = new();
     private readonly HashSet<TcpConnection> _synQueue = new(ReferenceEqualityComparer.Instance);
+    private readonly Stack<LinkedListNode<TcpConnection>> _freeNodes = new(); // the accept queue's spent nodes, reused
 
     internal TcpListener(IPv4Address address, ushort port, int backlog)
     {
@@ -47,20 +48,47 @@ public sealed class TcpListener
     internal void PromoteToAcceptQueue(TcpConnection connection)
     {
         _synQueue.Remove(connection);
-        _acceptQueue.AddLast(connection);
+        Enqueue(connection);
         Observer?.OnEndpointChanged();
     }
 
     internal void AddEstablished(TcpConnection connection)
     {
-        _acceptQueue.AddLast(connection);
+        Enqueue(connection);
         Observer?.OnEndpointChanged();
     }
 
     internal void Forget(TcpConnection connection)
     {
         _synQueue.Remove(connection);
-        _acceptQueue.Remove(connection);
+        if (_acceptQueue.Find(connection) is { } node)
+        {
+            _acceptQueue.Remove(node);
+            Recycle(node);
+        }
+    }
+
+    /// <summary>Appends to the accept queue, reusing a spent node (the nodes never leave this class).</summary>
+    private void Enqueue(TcpConnection connection)
+    {
+        if (_freeNodes.TryPop(out LinkedListNode<TcpConnection>? node))
+        {
+            node.Value = connection;
+            _acceptQueue.AddLast(node);
+        }
+        else
+        {
+            _acceptQueue.AddLast(connection);
+        }
+    }
+
+    private void Recycle(LinkedListNode<TcpConnection> node)
+    {
+        if (_freeNodes.Count < 64)
+        {
+            node.Value = null!; // the connection is not kept alive by a spent node
+            _freeNodes.Push(node);
+        }
     }
 
     internal TcpConnection? Dequeue()
@@ -72,7 +100,9 @@ public sealed class TcpListener
         }
 
         _acceptQueue.RemoveFirst();
-        return first.Value;
+        TcpConnection connection = first.Value;
+        Recycle(first);
+        return connection;
     }
 
     internal IEnumerable<TcpConnection> Drain()

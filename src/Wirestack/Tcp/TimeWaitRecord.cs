@@ -44,6 +44,10 @@ internal sealed class TimeWaitTable : ITimerCallback
     private readonly TcpLayer _layer;
     private readonly Dictionary<FourTuple, TimeWaitRecord> _records = new();
     private readonly PriorityQueue<FourTuple, long> _expiries = new(); // a record's expiry (µs); stale entries skipped
+    // Expiries queued in non-decreasing order (the usual case: now + 2 MSL, with a clock that only goes forward) go
+    // to a FIFO instead, O(1) each; the earliest of the two heads is the next expiry. Stale entries skipped as above.
+    private readonly Queue<(FourTuple Tuple, long Expiry)> _inOrder = new();
+    private long _lastInOrder; // the expiry last added to _inOrder
     private readonly TimerEntry _timer;
 
     public TimeWaitTable(TcpLayer layer)
@@ -63,7 +67,7 @@ internal sealed class TimeWaitTable : ITimerCallback
     public void Add(FourTuple tuple, in TimeWaitRecord record)
     {
         _records[tuple] = record;
-        _expiries.Enqueue(tuple, record.Expiry.Microseconds);
+        QueueExpiry(tuple, record.Expiry.Microseconds);
         Rearm();
     }
 
@@ -97,7 +101,7 @@ internal sealed class TimeWaitTable : ITimerCallback
             Instant expiry = now + _layer.Settings.TimeWait;
             r.Expiry = expiry;
             SendAck(tuple, ref r, now);
-            _expiries.Enqueue(tuple, expiry.Microseconds);
+            QueueExpiry(tuple, expiry.Microseconds);
             Rearm();
             return;
         }
@@ -160,9 +164,9 @@ internal sealed class TimeWaitTable : ITimerCallback
 
     void ITimerCallback.OnTimer(TimerEntry entry, Instant now)
     {
-        while (_expiries.TryPeek(out FourTuple tuple, out long expiry) && expiry <= now.Microseconds)
+        while (TryPeekExpiry(out FourTuple tuple, out long expiry) && expiry <= now.Microseconds)
         {
-            _expiries.Dequeue();
+            DequeueExpiry();
             if (_records.TryGetValue(tuple, out TimeWaitRecord r) && r.Expiry.Microseconds == expiry)
             {
                 Remove(tuple); // TIME-WAIT over
@@ -172,13 +176,52 @@ internal sealed class TimeWaitTable : ITimerCallback
         Rearm();
     }
 
+    private void QueueExpiry(FourTuple tuple, long expiry)
+    {
+        if (_inOrder.Count == 0 || expiry >= _lastInOrder)
+        {
+            _inOrder.Enqueue((tuple, expiry));
+            _lastInOrder = expiry;
+        }
+        else
+        {
+            _expiries.Enqueue(tuple, expiry);
+        }
+    }
+
+    /// <summary>The earliest queued expiry of the two queues (the FIFO's on a tie).</summary>
+    private bool TryPeekExpiry(out FourTuple tuple, out long expiry)
+    {
+        bool inOrder = _inOrder.TryPeek(out (FourTuple Tuple, long Expiry) head);
+        if (_expiries.TryPeek(out tuple, out expiry) && (!inOrder || expiry < head.Expiry))
+        {
+            return true;
+        }
+
+        (tuple, expiry) = head;
+        return inOrder;
+    }
+
+    private void DequeueExpiry()
+    {
+        if (_inOrder.TryPeek(out (FourTuple Tuple, long Expiry) head) &&
+            (!_expiries.TryPeek(out _, out long expiry) || head.Expiry <= expiry))
+        {
+            _inOrder.Dequeue();
+        }
+        else
+        {
+            _expiries.Dequeue();
+        }
+    }
+
     private void Rearm()
     {
-        while (_expiries.TryPeek(out FourTuple tuple, out long expiry))
+        while (TryPeekExpiry(out FourTuple tuple, out long expiry))
         {
             if (!_records.TryGetValue(tuple, out TimeWaitRecord r) || r.Expiry.Microseconds > expiry)
             {
-                _expiries.Dequeue(); // stale: the record went, or its 2 MSL restarted (queued again)
+                DequeueExpiry(); // stale: the record went, or its 2 MSL restarted (queued again)
                 continue;
             }
 
