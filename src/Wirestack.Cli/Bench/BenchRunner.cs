@@ -291,15 +291,14 @@ internal sealed class BenchRunner
     {
         string name = string.Create(CultureInfo.InvariantCulture, $"{_settings.SimulatedBytes / 1e9:0.###} GB over simulated 1 Gbit/s, 20 ms RTT");
         Say($"{name} ...");
-        // Warm-up, as every other measurement has one: a transfer first, untimed, so the JIT has tiered up. 0.1 GB
-        // (or the whole size when smaller): the quick bench's tenth (10 MB) ended before tiering did, so its figure
-        // measured the JIT more than the simulator.
-        long warmup = Math.Min(_settings.SimulatedBytes, 100_000_000);
-        WirestackBenchmarks.SimulatedGigabit(warmup);
+        // Warm-up, as every other measurement has one: transfers first, untimed, so the JIT has tiered up. 0.1 GB
+        // each (or the whole size when smaller): the quick bench's tenth (10 MB) ended before tiering did, so its
+        // figure measured the JIT more than the simulator.
+        long warmup = WirestackBenchmarks.SimulatedWarmUp(_settings.SimulatedBytes);
         SimulatedFigure figure = WirestackBenchmarks.SimulatedGigabit(_settings.SimulatedBytes);
         Add("simulated", name, "s", figure.WallSeconds, "real time (the transfer's simulated duration)", figure.SimulatedSeconds,
             string.Create(CultureInfo.InvariantCulture,
-                $"Simulator (virtual time), LinkImpairments {{ RateBitsPerSecond = 1e9, Delay = 10 ms, QueueLimit 1 MiB }} each way, CUBIC, 8 MiB buffers, after an untimed warm-up transfer of {warmup / 1e9:0.###} GB; " +
+                $"Simulator (virtual time), LinkImpairments {{ RateBitsPerSecond = 1e9, Delay = 10 ms, QueueLimit 1 MiB }} each way, CUBIC, 8 MiB buffers, after {WirestackBenchmarks.SimulatedWarmupRuns} untimed warm-up transfers of {warmup / 1e9:0.###} GB; sender's buffers handed over (CopyPackets = false); " +
                 $"{figure.SimulatedSeconds / figure.WallSeconds:0.0}× faster than real time; {figure.Retransmits} retransmits"),
             higherIsBetter: false);
 
@@ -307,7 +306,7 @@ internal sealed class BenchRunner
         // by their bytes. Fewer, larger events; the simulated transfer itself differs (bursts into the 1 MiB queue).
         string gsoName = name + ", TSO/GRO on the simulated NICs";
         Say($"{gsoName} ...");
-        WirestackBenchmarks.SimulatedGigabit(warmup, gsoMaxSize: 65535);
+        WirestackBenchmarks.SimulatedWarmUp(_settings.SimulatedBytes, gsoMaxSize: 65535);
         SimulatedFigure gso = WirestackBenchmarks.SimulatedGigabit(_settings.SimulatedBytes, gsoMaxSize: 65535);
         Add("simulated", gsoName, "s", gso.WallSeconds, "real time (the transfer's simulated duration)", gso.SimulatedSeconds,
             string.Create(CultureInfo.InvariantCulture,

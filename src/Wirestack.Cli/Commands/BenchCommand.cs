@@ -159,7 +159,7 @@ internal static class BenchCommand
     /// (at most 0.1 GB), so that a profile shows the optimised code. <c>--gso</c> only when given (default: off).</summary>
     private static JsonObject Simulated(long bytes, int gsoMaxSize)
     {
-        WirestackBenchmarks.SimulatedGigabit(Math.Min(bytes, 100_000_000), gsoMaxSize);
+        WirestackBenchmarks.SimulatedWarmUp(bytes, gsoMaxSize);
         TimeSpan threadStart = CpuTime.Thread();
         long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
         int gen0Start = GC.CollectionCount(0), gen2Start = GC.CollectionCount(2);

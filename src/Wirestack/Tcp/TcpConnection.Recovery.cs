@@ -93,7 +93,12 @@ public sealed partial class TcpConnection
             AutotuneSendBuffer();
         }
 
-        if (SendSpace > 0)
+        // A writer is woken by an ACK only once a third of the send buffer is free (CanWrite), as Linux's
+        // tcp_check_space → sk_stream_write_space wakes it only when sk_stream_is_writeable: an application that
+        // fills the buffer then writes a third of it at a time instead of a segment or two per ACK. Once the
+        // sending side is closed (FIN queued or sent) every ACK that frees space is announced: a lingering close
+        // or SIOCOUTQ-style wait watches the queue drain.
+        if (SendSpace > 0 && (CanWrite || _finQueued || State is not (TcpState.Established or TcpState.CloseWait)))
         {
             Notify();
         }

@@ -202,6 +202,54 @@ public sealed class NetPollerTests
         Assert.Equal(TimeSpan.FromMilliseconds(500), sim.Now - start);
     }
 
+    [Fact]
+    public void FullSendBuffer_WakesTheWriterOnlyOnceAThirdIsFree_NotForEveryAck()
+    {
+        // Linux's tcp_check_space → sk_stream_write_space: ACKs that free a little of a full send buffer do not
+        // wake the writer; the ACK that leaves a third of it free does.
+        var (sim, socket, peer, poller) = Connected(206);
+        using (poller)
+        using (socket)
+        using (peer)
+        {
+            Assert.Equal(SocketError.Success, socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.SendBuffer, 256 * 1024)); // many ACKs to drain it
+            var chunk = new byte[16384];
+            long sent = 0;
+            while (true)
+            {
+                int n = socket.Send(chunk, out SocketError error);
+                if (error == SocketError.WouldBlock)
+                {
+                    break;
+                }
+
+                Assert.Equal(SocketError.Success, error);
+                sent += n;
+            }
+
+            int limit = socket.Connection!.SendSpace + socket.Connection.SendQueued; // the usable buffer
+            var wakes = new List<(int Space, SocketReadiness Readiness)>();
+            socket.ReadinessChanged += s => wakes.Add((s.Connection!.SendSpace, s.Readiness));
+            long acksBefore = socket.Connection.Layer.Counters.InSegs;
+
+            var buffer = new byte[65536];
+            long received = 0;
+            while (received < sent)
+            {
+                received += peer.Receive(buffer); // blocking: runs the simulation forward
+            }
+
+            sim.RunUntil(() => socket.Connection.SendQueued == 0, TimeSpan.FromSeconds(10));
+            long acks = socket.Connection.Layer.Counters.InSegs - acksBefore;
+
+            Assert.NotEmpty(wakes);
+            Assert.All(wakes, w => Assert.True(w.Space >= limit / 3, $"woken with {w.Space} of {limit} bytes free"));
+            Assert.All(wakes, w => Assert.True((w.Readiness & SocketReadiness.Writable) != 0));
+            // The ACKs of the first third (about a dozen here) woke nobody; before the rule every ACK did.
+            Assert.True(acks - wakes.Count >= 10, $"{wakes.Count} wake-ups for {acks} ACKs");
+        }
+    }
+
     private static NetSocket Listen(NetStack stack, int port)
     {
         var listener = new NetSocket(stack, SocketType.Stream);
