@@ -20,6 +20,10 @@ public sealed class Simulator : IDisposable
     private int _depth;
     private BackgroundSimulation? _background;
 
+    // Single-threaded steps: each host's PollAt as the step's next-event search found it, so that a host with
+    // nothing due is not polled (on a busy two-host transfer every step has work for one host only).
+    private Instant?[] _hostDue = [];
+
     public Simulator(int seed)
     {
         Seed = seed;
@@ -122,53 +126,75 @@ public sealed class Simulator : IDisposable
     }
 
     /// <summary>The next instant anything can happen, or null when the network is idle forever.</summary>
-    public Instant? NextEventAt
+    public Instant? NextEventAt => FindNextEvent(recordHosts: false);
+
+    private Instant? FindNextEvent(bool recordHosts)
     {
-        get
+        Instant? at = Clock.NextTimerAt;
+        for (int i = 0; i < _hosts.Count; i++)
         {
-            Instant? at = Clock.NextTimerAt;
-            foreach (NetStack host in _hosts)
+            NetStack host = _hosts[i];
+            if (!Concurrent)
             {
-                if (!Concurrent)
+                Instant? due = host.PollAt; // one thread: the simulator is the stacks' own loop
+                if (recordHosts)
                 {
-                    at = Instant.Earliest(at, host.PollAt); // one thread: the simulator is the stacks' own loop
-                    continue;
+                    _hostDue[i] = due;
                 }
 
-                lock (host.SyncRoot)
-                {
-                    at = Instant.Earliest(at, host.PollAt);
-                }
+                at = Instant.Earliest(at, due);
+                continue;
             }
 
-            for (int i = 0; i < _wires.Count; i++)
+            lock (host.SyncRoot)
             {
-                if (!Concurrent)
-                {
-                    at = Instant.Earliest(at, _wires[i].NextDeliveryAt); // one thread: the wire's gate guards nothing
-                    continue;
-                }
-
-                lock (_wireGates[i])
-                {
-                    at = Instant.Earliest(at, _wires[i].NextDeliveryAt);
-                }
+                at = Instant.Earliest(at, host.PollAt);
             }
-
-            if (_context.HasWork)
-            {
-                at = Now;
-            }
-
-            return at;
         }
+
+        for (int i = 0; i < _wires.Count; i++)
+        {
+            if (!Concurrent)
+            {
+                at = Instant.Earliest(at, _wires[i].NextDeliveryAt); // one thread: the wire's gate guards nothing
+                continue;
+            }
+
+            lock (_wireGates[i])
+            {
+                at = Instant.Earliest(at, _wires[i].NextDeliveryAt);
+            }
+        }
+
+        if (_context.HasWork)
+        {
+            at = Now;
+        }
+
+        return at;
     }
 
-    /// <summary>Runs one instant's worth of work: jumps to the next event, delivers, polls every host, runs
-    /// queued continuations. Returns false when nothing is left to do.</summary>
+    /// <summary>Wire transmissions so far, all wires together: a change shows that a host polled earlier in a
+    /// step may have sent something that is already due at another.</summary>
+    private long WireTransmits()
+    {
+        long total = 0;
+        for (int i = 0; i < _wires.Count; i++)
+        {
+            total += _wires[i].TransmitCalls;
+        }
+
+        return total;
+    }
+
     public bool Step(Instant? limit = null)
     {
-        Instant? next = NextEventAt;
+        if (!Concurrent && _hostDue.Length != _hosts.Count)
+        {
+            _hostDue = new Instant?[_hosts.Count];
+        }
+
+        Instant? next = FindNextEvent(recordHosts: !Concurrent);
         if (next is null)
         {
             return false;
@@ -202,17 +228,39 @@ public sealed class Simulator : IDisposable
             }
         }
 
-        foreach (NetStack host in _hosts)
+        if (Concurrent)
         {
-            if (!Concurrent)
+            foreach (NetStack host in _hosts)
             {
-                host.Poll(now);
-                continue;
+                lock (host.SyncRoot)
+                {
+                    host.Poll(now);
+                }
             }
-
-            lock (host.SyncRoot)
+        }
+        else
+        {
+            // Only the hosts with something due: their PollAt from the search above, or asked again when a host
+            // polled before them has transmitted (on a wire without delay that packet is due now). A host not
+            // polled still has its clock set, so that calls its applications make this step see the time.
+            long transmits = WireTransmits();
+            for (int i = 0; i < _hosts.Count; i++)
             {
-                host.Poll(now);
+                NetStack host = _hosts[i];
+                bool due = _hostDue[i] is { } at && at <= now;
+                if (!due && _wires.Count > 0 && WireTransmits() != transmits)
+                {
+                    due = host.PollAt is { } again && again <= now;
+                }
+
+                if (due)
+                {
+                    host.Poll(now);
+                }
+                else
+                {
+                    host.Touch(now);
+                }
             }
         }
 

@@ -47,6 +47,15 @@ public sealed class PacketBuffer : IDisposable
     /// <summary>Link-layer metadata: set by the receiving device (e.g. the rx timestamp).</summary>
     public long Timestamp { get; set; }
 
+    /// <summary>
+    /// The transport checksum in these bytes was computed by a Wirestack stack in this process and the bytes have not
+    /// been touched since (Linux's CHECKSUM_UNNECESSARY, as its loopback and NICs with receive checksum offload
+    /// mark packets): the receiver may skip verifying it. Set by TCP output; kept by links that hand the bytes
+    /// over unchanged (a simulated wire clears it on a packet it corrupts); false on every buffer rented, and so on
+    /// anything read from a real device or built by a test.
+    /// </summary>
+    public bool ChecksumTrusted { get; set; }
+
     /// <summary>Opens <paramref name="count"/> bytes in front of the data and returns them for a header.</summary>
     public Span<byte> Prepend(int count)
     {
@@ -98,6 +107,7 @@ public sealed class PacketBuffer : IDisposable
 
         _start = headroom;
         _length = 0;
+        ChecksumTrusted = false;
     }
 
     internal void Attach(byte[] array, int headroom, BudgetCause cause, int charged)
@@ -109,6 +119,7 @@ public sealed class PacketBuffer : IDisposable
         _charged = charged;
         _leased = true;
         Timestamp = 0;
+        ChecksumTrusted = false;
     }
 
     internal byte[] Detach(out BudgetCause cause, out int charged)

@@ -115,6 +115,10 @@ public sealed class SimulatedWire
     /// wire-level capture). It must not keep the span.</summary>
     public Action<ReadOnlySpan<byte>, Instant>? Tap { get; set; }
 
+    /// <summary>Packets handed to either port for transmission so far, whatever their fate (a simulator watches it
+    /// to see that something may have become due).</summary>
+    public long TransmitCalls { get; private set; }
+
     /// <summary>Packets in flight in both directions.</summary>
     public int InFlightCount => _aToB.InFlightCount + _bToA.InFlightCount;
 
@@ -155,6 +159,7 @@ public sealed class SimulatedWire
     /// <summary>The send path of <see cref="SimulatedPort.Transmit"/>; takes ownership of <paramref name="packet"/>.</summary>
     internal void Transmit(SimulatedPort sender, PacketBuffer packet, Instant now)
     {
+        TransmitCalls++;
         Direction direction = Outgoing(sender);
         LinkImpairments impairments = direction.Impairments;
         int length = packet.Length;
@@ -179,7 +184,7 @@ public sealed class SimulatedWire
         PacketBuffer? copy = packet;
         if (CopyPackets)
         {
-            if (!TryCopy(packet.Span, out copy))
+            if (!TryCopy(packet, out copy))
             {
                 sender.Counters.TxDropped++;
                 direction.Counters.NoBufferDrops++;
@@ -218,6 +223,7 @@ public sealed class SimulatedWire
         {
             Span<byte> bytes = copy.Span;
             bytes[_random.Next(bytes.Length)] ^= (byte)(1 << _random.Next(8));
+            copy.ChecksumTrusted = false; // the receiver must find the damage
             direction.Counters.Corrupted++;
             Counters.Corrupted++;
         }
@@ -250,7 +256,7 @@ public sealed class SimulatedWire
             return;
         }
 
-        if (TryCopy(copy.Span, out PacketBuffer? twin))
+        if (TryCopy(copy, out PacketBuffer? twin))
         {
             direction.Enqueue(twin, new ArrivalKey(arrivalUs, _sequence++), reorder);
             direction.Counters.Duplicated++;
@@ -281,14 +287,16 @@ public sealed class SimulatedWire
         }
     }
 
-    private bool TryCopy(ReadOnlySpan<byte> bytes, [NotNullWhen(true)] out PacketBuffer? copy)
+    private bool TryCopy(PacketBuffer original, [NotNullWhen(true)] out PacketBuffer? copy)
     {
+        ReadOnlySpan<byte> bytes = original.Span;
         if (!Pool.TryRent(bytes.Length, BudgetCause.PacketRx, out copy))
         {
             return false;
         }
 
         bytes.CopyTo(copy.Append(bytes.Length));
+        copy.ChecksumTrusted = original.ChecksumTrusted; // the same bytes
         return true;
     }
 

@@ -80,6 +80,7 @@ public sealed class SynchronizedLink : ILinkDevice
                     {
                         received.Span.CopyTo(packet.Append(received.Length));
                         packet.Timestamp = received.Timestamp;
+                        packet.ChecksumTrusted = received.ChecksumTrusted;
                         return true;
                     }
 

@@ -575,6 +575,7 @@ public sealed partial class TcpConnection
 
         packet!.Prepend(headerLength);
         header.WriteTo(packet.Span, Tuple.LocalAddress, Tuple.RemoteAddress, payloadSum);
+        packet.ChecksumTrusted = true; // computed here, over bytes nobody else has touched
         if ((flags & TcpFlags.Ack) != 0)
         {
             _lastAckSent = _rcvNxt;

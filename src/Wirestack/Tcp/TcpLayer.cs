@@ -381,7 +381,12 @@ public sealed partial class TcpLayer : IIPDispatcher
             return;
         }
 
-        HeaderError error = TcpHeader.TryParse(segment, ip.Source, ip.Destination, out TcpHeader h);
+        // A checksum this process computed over bytes nothing has changed since needs no second look (Linux skips
+        // it for CHECKSUM_UNNECESSARY skbs: loopback, receive checksum offload); anything else is verified
+        // (RFC 9293 §3.1: a segment with a bad checksum is discarded).
+        HeaderError error = packet.ChecksumTrusted
+            ? TcpHeader.TryParseUnchecked(segment, out TcpHeader h)
+            : TcpHeader.TryParse(segment, ip.Source, ip.Destination, out h);
         if (error != HeaderError.None)
         {
             Counters.InErrs++;
