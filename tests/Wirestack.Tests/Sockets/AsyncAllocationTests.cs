@@ -20,65 +20,28 @@ public sealed class AsyncAllocationTests(ITestOutputHelper output)
     [Fact]
     public void SendReceiveAsync_EchoPingPong_AllocatesNothingPerOperation()
     {
-        var (sim, client, server) = Net.TwoHosts(301);
-        using var listener = new NetSocket(server, SocketType.Stream);
-        listener.Bind(new IPEndPoint(IPAddress.Any, 80));
-        listener.Listen(4);
-        long allocated = sim.Run(async () =>
+        long allocated = MeasureEcho(301, (socket, _) =>
         {
-            using var socket = new NetSocket(client, SocketType.Stream);
-            await socket.ConnectAsync(Net.ServerHttp);
-            using NetSocket peer = await listener.AcceptAsync();
-            Task echo = EchoAsync(peer);
             byte[] message = new byte[MessageSize];
             byte[] buffer = new byte[MessageSize];
-            await PingPongAsync(socket, message, buffer, Warmup);
-            // The least of three measurements: a collection started by another test's thread can add an allocation
-            // context (~8 KiB) to one reading; an allocation per operation would show in all three.
-            long allocated = long.MaxValue;
-            for (int attempt = 0; attempt < 3 && allocated > 0; attempt++)
-            {
-                allocated = Math.Min(allocated, await PingPongAsync(socket, message, buffer, Rounds + 1));
-            }
-
-            socket.Shutdown(SocketShutdown.Send);
-            await echo;
-            return allocated;
-        }, TimeSpan.FromSeconds(600));
+            return (rounds => PingPongAsync(socket, message, buffer, rounds), () => Task.CompletedTask);
+        });
 
         // Each round is four async operations (send and receive on each side), all of which had to wait.
-        double perOperation = allocated / (Rounds * 4.0);
-        output.WriteLine($"{allocated} B over {Rounds} round trips ({Rounds * 4} operations): {perOperation:0.###} B/op");
+        output.WriteLine($"{allocated} B over {Rounds} round trips ({Rounds * 4} operations): {allocated / (Rounds * 4.0):0.###} B/op");
         Assert.Equal(0, allocated);
     }
 
     [Fact]
     public void NetStreamReadWriteAsync_EchoPingPong_AllocatesNothingPerOperation()
     {
-        var (sim, client, server) = Net.TwoHosts(302);
-        using var listener = new NetSocket(server, SocketType.Stream);
-        listener.Bind(new IPEndPoint(IPAddress.Any, 80));
-        listener.Listen(4);
-        long allocated = sim.Run(async () =>
+        long allocated = MeasureEcho(302, (socket, _) =>
         {
-            using var socket = new NetSocket(client, SocketType.Stream);
-            await socket.ConnectAsync(Net.ServerHttp);
-            using NetSocket peer = await listener.AcceptAsync();
-            await using var stream = new NetStream(socket);
-            Task echo = EchoAsync(peer);
+            var stream = new NetStream(socket);
             byte[] message = new byte[MessageSize];
             byte[] buffer = new byte[MessageSize];
-            await StreamPingPongAsync(stream, message, buffer, Warmup);
-            long allocated = long.MaxValue;
-            for (int attempt = 0; attempt < 3 && allocated > 0; attempt++)
-            {
-                allocated = Math.Min(allocated, await StreamPingPongAsync(stream, message, buffer, Rounds + 1));
-            }
-
-            socket.Shutdown(SocketShutdown.Send);
-            await echo;
-            return allocated;
-        }, TimeSpan.FromSeconds(600));
+            return (rounds => StreamPingPongAsync(stream, message, buffer, rounds), () => stream.DisposeAsync().AsTask());
+        });
 
         output.WriteLine($"{allocated} B over {Rounds} round trips: {allocated / (Rounds * 4.0):0.###} B/op");
         Assert.Equal(0, allocated);
@@ -89,33 +52,46 @@ public sealed class AsyncAllocationTests(ITestOutputHelper output)
     {
         // The pipe's continuations are scheduled through the simulator's context (SynchronizationContextPipeScheduler):
         // each used to allocate a 24 B closure.
-        var (sim, client, server) = Net.TwoHosts(303);
+        long allocated = MeasureEcho(303, (socket, _) =>
+        {
+            var pipe = new SocketDuplexPipe(socket, new SocketDuplexPipeOptions { ShutdownSendOnOutputComplete = false });
+            byte[] message = new byte[MessageSize];
+            return (rounds => PipePingPongAsync(pipe, message, rounds), () => pipe.DisposeAsync().AsTask());
+        });
+
+        output.WriteLine($"{allocated} B over {Rounds} round trips: {allocated / (double)Rounds:0.###} B per round trip");
+        Assert.Equal(0, allocated);
+    }
+
+    /// <summary>A connected pair with an echo server on the peer; <paramref name="surface"/> builds the client's
+    /// ping-pong (rounds → bytes allocated) and its clean-up. Returns the least of three readings after a warm-up: a
+    /// collection started by another test's thread can add an allocation context (~8 KiB) to one reading; an
+    /// allocation per operation would show in all three.</summary>
+    private static long MeasureEcho(int seed, Func<NetSocket, NetSocket, (Func<int, Task<long>> PingPong, Func<Task> Dispose)> surface)
+    {
+        var (sim, client, server) = Net.TwoHosts(seed);
         using var listener = new NetSocket(server, SocketType.Stream);
         listener.Bind(new IPEndPoint(IPAddress.Any, 80));
         listener.Listen(4);
-        long allocated = sim.Run(async () =>
+        return sim.Run(async () =>
         {
             using var socket = new NetSocket(client, SocketType.Stream);
             await socket.ConnectAsync(Net.ServerHttp);
             using NetSocket peer = await listener.AcceptAsync();
-            var pipe = new SocketDuplexPipe(socket);
             Task echo = EchoAsync(peer);
-            byte[] message = new byte[MessageSize];
-            await PipePingPongAsync(pipe, message, Warmup);
+            (Func<int, Task<long>> pingPong, Func<Task> dispose) = surface(socket, peer);
+            await pingPong(Warmup);
             long allocated = long.MaxValue;
             for (int attempt = 0; attempt < 3 && allocated > 0; attempt++)
             {
-                allocated = Math.Min(allocated, await PipePingPongAsync(pipe, message, Rounds + 1));
+                allocated = Math.Min(allocated, await pingPong(Rounds + 1));
             }
 
-            await pipe.Output.CompleteAsync();
+            socket.Shutdown(SocketShutdown.Send);
             await echo;
-            await pipe.DisposeAsync();
+            await dispose();
             return allocated;
         }, TimeSpan.FromSeconds(600));
-
-        output.WriteLine($"{allocated} B over {Rounds} round trips: {allocated / (double)Rounds:0.###} B per round trip");
-        Assert.Equal(0, allocated);
     }
 
     private static async Task<long> PipePingPongAsync(SocketDuplexPipe pipe, byte[] message, int rounds)
