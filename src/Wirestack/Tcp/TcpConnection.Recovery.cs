@@ -56,6 +56,7 @@ public sealed partial class TcpConnection
         }
 
         int flightBefore = FlightSize;
+        int sackedBefore = _sack?.SackedBytes ?? 0;
         _sndUna = ack;
         if (_sndNxt < _sndUna)
         {
@@ -88,8 +89,9 @@ public sealed partial class TcpConnection
         }
         else
         {
+            int credited = _layer.Settings.AbcLimit > 0 ? acked : NewlyDelivered(acked, sackedBefore);
             _dupAcks = 0;
-            Congestion!.OnAck(acked, flightBefore, sample, now);
+            Congestion!.OnAck(credited, flightBefore, sample, now);
             AutotuneSendBuffer();
         }
 
@@ -102,6 +104,30 @@ public sealed partial class TcpConnection
         {
             Notify();
         }
+    }
+
+    /// <summary>
+    /// What an ACK that acknowledged <paramref name="acked"/> new bytes delivered, as Linux counts it for the
+    /// congestion controller (tcp_ack: tcp_cong_control gets the tp->delivered delta): data delivered before,
+    /// SACKed or announced by a duplicate ACK, is not counted again. Called after the scoreboard took the ACK;
+    /// <paramref name="sackedBefore"/> is what it held SACKed before.
+    /// </summary>
+    private int NewlyDelivered(int acked, int sackedBefore)
+    {
+        if (_sackEnabled)
+        {
+            // Linux tcp_clean_rtx_queue counts as delivered only the acknowledged segments not already SACKed,
+            // and tcp_sacktag_write_queue those this ACK newly SACKs: the bytes acknowledged, less those SACKed
+            // below the new SND.UNA before, plus those newly SACKed above it. The bytes SACKed above it before
+            // are in both sackedBefore and sackedAfter, so acked - sackedBefore + sackedAfter is that sum.
+            int sackedAfter = _sack?.SackedBytes ?? 0;
+            return Math.Max(0, acked - sackedBefore + sackedAfter);
+        }
+
+        // Without SACK Linux counts each duplicate ACK as one segment delivered (tcp_add_reno_sack), and a
+        // cumulative ACK then credits max(segments acknowledged - those duplicate ACKs, 1) (tcp_remove_reno_sacks:
+        // "One ACK acked hole. The rest eat duplicate ACKs.").
+        return Math.Max(acked - _dupAcks * Mss, Math.Min(acked, Mss));
     }
 
     private TimeSpan? TakeRttSample(in TcpHeader h, SeqNumber ack, Instant now)

@@ -94,7 +94,7 @@ public sealed partial class TcpConnection
         _tsOffset = (uint)_layer.Random.Next();
         AdvertisedMss = ComputeAdvertisedMss();
         Mss = Math.Min(536, AdvertisedMss);
-        Congestion = CongestionControl.Create(_layer.Settings.CongestionControl);
+        Congestion = CongestionControl.Create(_layer.Settings.CongestionControl, _layer.Settings.AbcLimit);
         TcpSettings settings = _layer.Settings;
         if (Rtt.InitialRto == settings.InitialRto && Rtt.MinimumRto == settings.MinRto && Rtt.MaximumRto == settings.MaxRto)
         {

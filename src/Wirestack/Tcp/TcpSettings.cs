@@ -134,6 +134,12 @@ public sealed class TcpSettings
     /// from RTT samples (TCPT_RANGESET); zero in Linux.</summary>
     public TimeSpan RetransmitSlop { get; set; }
 
+    /// <summary>How slow start counts an ACK. 0 (Linux): cwnd grows by the data the ACK newly delivered, counting
+    /// neither bytes already SACKed nor segments already announced by duplicate ACKs, with no per-ACK limit
+    /// (tcp_slow_start with tp->delivered). L &gt; 0 (FreeBSD's net.inet.tcp.abc_l_var, 2): RFC 3465 §2.2, cwnd
+    /// grows by the bytes the ACK covers, at most L * SMSS.</summary>
+    public int AbcLimit { get; set; }
+
     /// <summary>FreeBSD's defaults, as its scripts and seed 004 §1.3.2 expect (75 s connect timeout).</summary>
     public static TcpSettings FreeBsd() => new()
     {
@@ -142,6 +148,7 @@ public sealed class TcpSettings
         MinRto = TimeSpan.FromMilliseconds(30),
         MaxRto = TimeSpan.FromSeconds(64),                // TCPTV_REXMTMAX
         RetransmitSlop = TimeSpan.FromMilliseconds(200),  // net.inet.tcp.rexmit_slop
+        AbcLimit = 2,                                     // net.inet.tcp.abc_l_var (net.inet.tcp.rfc3465 = 1)
         DelayedAck = TimeSpan.FromMilliseconds(40),
         TimeWait = TimeSpan.FromSeconds(60),
         CongestionControl = "reno",

@@ -240,15 +240,45 @@ public class CubicTests
 
     [Fact]
     [Trait("Rfc", "9438 §4.10")]
-    public void Slow_start_is_renos()
+    public void Slow_start_is_renos_as_linux_without_a_per_ack_limit()
     {
         var cubic = new Cubic();
         cubic.Initialize(Mss, T0);
         cubic.OnAck(Mss, 0, Rtt, T0);
         Assert.Equal(11 * Mss, cubic.Cwnd);
         cubic.OnAck(10 * Mss, 0, Rtt, T0);
-        Assert.Equal(13 * Mss, cubic.Cwnd);
+        Assert.Equal(21 * Mss, cubic.Cwnd);
         Assert.Equal(Rtt, cubic.MinRtt);
+    }
+
+    [Fact]
+    [Trait("Rfc", "9438 §4.10")]
+    [Trait("Rfc", "3465 §2.2")]
+    public void Slow_start_with_abc_grows_at_most_two_segments_per_ack()
+    {
+        var cubic = new Cubic(abcLimit: 2);
+        cubic.Initialize(Mss, T0);
+        cubic.OnAck(Mss, 0, Rtt, T0);
+        Assert.Equal(11 * Mss, cubic.Cwnd);
+        cubic.OnAck(10 * Mss, 0, Rtt, T0);
+        Assert.Equal(13 * Mss, cubic.Cwnd);
+    }
+
+    [Fact]
+    [Trait("Rfc", "9438 §4.10")]
+    public void Slow_start_carries_the_ack_beyond_ssthresh_into_congestion_avoidance()
+    {
+        Cubic cubic = AfterLossAt(100);
+        cubic.Cwnd = 100 * Mss;
+        cubic.OnRetransmitTimeout(100 * Mss, T0); // cwnd 1, ssthresh 70 segments
+        Instant now = T0 + TimeSpan.FromSeconds(1);
+
+        // 69 segments reach ssthresh; as Linux's cubictcp_cong_avoid, the other 11 start congestion avoidance.
+        cubic.OnAck(80 * Mss, Mss, Rtt, now);
+        Assert.InRange(cubic.Cwnd, 70 * Mss, 71 * Mss - 1);
+        Assert.Equal(now, cubic.EpochStart);
+        Assert.Equal(70, cubic.CwndEpoch, 9);
+        Assert.True(cubic.WEst > 70, $"W_est {cubic.WEst} did not grow with the 11 segments left over");
     }
 
     [Fact]

@@ -28,10 +28,29 @@ public class NewRenoTests
 
     [Fact]
     [Trait("Rfc", "5681 §3.1")]
-    [Trait("Rfc", "3465 §2.2")]
-    public void Slow_start_grows_by_bytes_acked_up_to_two_segments_per_ack()
+    public void Slow_start_grows_by_every_byte_delivered_without_a_per_ack_limit_as_linux()
     {
         var reno = Started();
+        Assert.Equal(0, reno.AbcLimit);
+        reno.OnAck(Mss, 10 * Mss, null, T0);
+        Assert.Equal(11 * Mss, reno.Cwnd);
+
+        // Linux tcp_slow_start: a stretch ACK of 5 segments grows cwnd by 5 segments.
+        reno.OnAck(5 * Mss, 10 * Mss, null, T0);
+        Assert.Equal(16 * Mss, reno.Cwnd);
+
+        // No new data delivered: no growth.
+        reno.OnAck(0, 10 * Mss, null, T0);
+        Assert.Equal(16 * Mss, reno.Cwnd);
+    }
+
+    [Fact]
+    [Trait("Rfc", "5681 §3.1")]
+    [Trait("Rfc", "3465 §2.2")]
+    public void Slow_start_with_abc_grows_by_bytes_acked_up_to_two_segments_per_ack_as_freebsd()
+    {
+        var reno = new NewReno(abcLimit: 2);
+        reno.Initialize(Mss, T0);
         reno.OnAck(Mss, 10 * Mss, null, T0);
         Assert.Equal(11 * Mss, reno.Cwnd);
 
@@ -45,6 +64,45 @@ public class NewRenoTests
         // No new data acknowledged: no growth.
         reno.OnAck(0, 10 * Mss, null, T0);
         Assert.Equal(13 * Mss + 500, reno.Cwnd);
+    }
+
+    [Fact]
+    [Trait("Rfc", "5681 §3.1")]
+    public void Slow_start_stops_at_ssthresh_and_carries_the_rest_of_the_ack_into_congestion_avoidance()
+    {
+        var reno = Started();
+        reno.OnRetransmitTimeout(20 * Mss, T0); // cwnd 1, ssthresh 10 segments
+
+        // Linux tcp_slow_start returns what went past ssthresh: 9 segments reach it, 6 go to congestion avoidance.
+        reno.OnAck(15 * Mss, Mss, null, T0);
+        Assert.Equal(10 * Mss, reno.Cwnd);
+        Assert.False(reno.InSlowStart);
+
+        // So 4 more segments (not 10) complete the window's worth that adds a segment.
+        for (int i = 0; i < 3; i++)
+        {
+            reno.OnAck(Mss, 10 * Mss, null, T0);
+            Assert.Equal(10 * Mss, reno.Cwnd);
+        }
+
+        reno.OnAck(Mss, 10 * Mss, null, T0);
+        Assert.Equal(11 * Mss, reno.Cwnd);
+
+        // With ABC nothing is carried over, and the stretch ACK grows cwnd by L = 2 segments only.
+        var abc = new NewReno(abcLimit: 2);
+        abc.Initialize(Mss, T0);
+        abc.OnRetransmitTimeout(20 * Mss, T0);
+        abc.OnAck(15 * Mss, Mss, null, T0);
+        Assert.Equal(3 * Mss, abc.Cwnd);
+    }
+
+    [Fact]
+    public void Abc_limit_is_checked()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NewReno(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Cubic(CongestionControl.MaxAbcLimit + 1));
+        Assert.Equal(2, ((NewReno)CongestionControl.Create("reno", 2)).AbcLimit);
+        Assert.Equal(2, ((Cubic)CongestionControl.Create("cubic", 2)).AbcLimit);
     }
 
     [Fact]

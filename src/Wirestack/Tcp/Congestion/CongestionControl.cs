@@ -10,19 +10,22 @@ public static class CongestionControl
     public static IReadOnlyList<string> AvailableNames { get; } = [Cubic.AlgorithmName, NewReno.AlgorithmName, "newreno"];
 
     /// <summary>Returns a new controller: "cubic", or "reno" / "newreno" (case-insensitive).</summary>
+    /// <param name="name">The Linux name.</param>
+    /// <param name="abcLimit">How slow start counts an ACK (<see cref="SlowStart"/>): 0 as Linux does, or the
+    /// RFC 3465 limit L in segments (FreeBSD's <c>net.inet.tcp.abc_l_var</c>, 2).</param>
     /// <exception cref="ArgumentException">The name is not one of <see cref="AvailableNames"/>.</exception>
-    public static ICongestionController Create(string name)
+    public static ICongestionController Create(string name, int abcLimit = 0)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (name.Equals(Cubic.AlgorithmName, StringComparison.OrdinalIgnoreCase))
         {
-            return new Cubic();
+            return new Cubic(abcLimit);
         }
 
         if (name.Equals(NewReno.AlgorithmName, StringComparison.OrdinalIgnoreCase)
             || name.Equals("newreno", StringComparison.OrdinalIgnoreCase))
         {
-            return new NewReno();
+            return new NewReno(abcLimit);
         }
 
         throw new ArgumentException($"unknown congestion control '{name}' (available: cubic, reno, newreno)", nameof(name));
@@ -37,14 +40,40 @@ public static class CongestionControl
     /// <summary>RFC 6928 §2 as Linux applies it (<c>TCP_INIT_CWND</c> = 10): IW = 10 * SMSS.</summary>
     internal const int InitialWindowSegments = 10;
 
+    /// <summary>The most an <c>abcLimit</c> may be (it is kept in a byte).</summary>
+    public const int MaxAbcLimit = byte.MaxValue;
+
     /// <summary>
-    /// Slow start, RFC 5681 §3.1 eq. 2 with RFC 3465 §2.2 appropriate byte counting and L = 2 * SMSS:
-    /// cwnd += min(N, L). Growth stops at ssthresh, where congestion avoidance takes over.
+    /// Slow start below ssthresh (RFC 5681 §3.1), in one of two ways. With <paramref name="abcLimit"/> = 0, as
+    /// Linux's tcp_slow_start: cwnd grows by everything the ACK newly delivered (<paramref name="bytesAcked"/>;
+    /// the connection passes Linux's tp->delivered delta), without a per-ACK limit, up to ssthresh, and
+    /// <paramref name="leftover"/> is what exceeded ssthresh, for congestion avoidance to use on the same ACK
+    /// (tcp_slow_start returns it to tcp_reno_cong_avoid / cubictcp_cong_avoid). With <paramref name="abcLimit"/>
+    /// L &gt; 0, RFC 3465 §2.2 appropriate byte counting: cwnd += min(N, L * SMSS), up to ssthresh, and nothing
+    /// is carried over (FreeBSD's newreno_ack_received, abc_l_var = 2).
     /// </summary>
-    internal static int SlowStart(int cwnd, int ssthresh, int bytesAcked, int mss)
+    internal static int SlowStart(int cwnd, int ssthresh, int bytesAcked, int mss, int abcLimit, out int leftover)
     {
-        long grown = (long)cwnd + Math.Min(bytesAcked, 2 * mss);
-        return (int)Math.Min(grown, Math.Min(ssthresh, MaxWindow));
+        long limit = Math.Min(ssthresh, MaxWindow);
+        if (abcLimit > 0)
+        {
+            // RFC 3465 §2.2: "cwnd += min (N, L*SMSS)".
+            leftover = 0;
+            long grown = (long)cwnd + Math.Min(bytesAcked, (long)abcLimit * mss);
+            return (int)Math.Min(grown, limit);
+        }
+
+        // Linux tcp_slow_start: cwnd = min(cwnd + acked, ssthresh); acked -= the growth; return acked.
+        long next = Math.Min((long)cwnd + bytesAcked, limit);
+        leftover = (int)Math.Max(0, bytesAcked - Math.Max(0, next - cwnd));
+        return (int)Math.Max(next, cwnd);
+    }
+
+    internal static byte CheckAbcLimit(int abcLimit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(abcLimit);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(abcLimit, MaxAbcLimit);
+        return (byte)abcLimit;
     }
 
     /// <summary>A byte count that means "so many segments" re-expressed for a new MSS, never below one segment

@@ -32,8 +32,20 @@ public sealed class Cubic : ICongestionController
     private bool _inTimeoutBackoff;
     private bool _afterTimeout;
 
+    // RFC 3465 §2.2 L in segments for slow start; 0: Linux's slow start (CongestionControl.SlowStart).
+    private readonly byte _abcLimit;
+
+    /// <summary>A controller with Linux's slow start.</summary>
     public Cubic()
+        : this(0)
     {
+    }
+
+    /// <summary>A controller whose slow start uses RFC 3465 with L = <paramref name="abcLimit"/> segments, or
+    /// Linux's when it is 0 (<see cref="CongestionControl.SlowStart"/>).</summary>
+    public Cubic(int abcLimit)
+    {
+        _abcLimit = CongestionControl.CheckAbcLimit(abcLimit);
         Initialize(CongestionControl.DefaultMss, Instant.Zero);
     }
 
@@ -53,6 +65,9 @@ public sealed class Cubic : ICongestionController
     public int Ssthresh { get; private set; }
 
     public int Mss => _mss;
+
+    /// <summary>RFC 3465 L (segments) of slow start; 0: Linux's slow start.</summary>
+    public int AbcLimit => _abcLimit;
 
     public bool InSlowStart => _cwnd < Ssthresh;
 
@@ -141,9 +156,14 @@ public sealed class Cubic : ICongestionController
         _inTimeoutBackoff = false;
         if (_cwnd < Ssthresh)
         {
-            // RFC 9438 §4.10: Reno's slow start (RFC 5681 §3.1, RFC 3465 L = 2 * SMSS) below ssthresh.
-            _cwnd = CongestionControl.SlowStart(_cwnd, Ssthresh, bytesAcked, _mss);
-            return;
+            // RFC 9438 §4.10: Reno's slow start below ssthresh (RFC 5681 §3.1; as Linux, or RFC 3465 ABC with an
+            // ABC limit). Linux cubictcp_cong_avoid: "acked = tcp_slow_start(tp, acked); if (!acked) return;":
+            // the part of the ACK beyond ssthresh goes on to congestion avoidance.
+            _cwnd = CongestionControl.SlowStart(_cwnd, Ssthresh, bytesAcked, _mss, _abcLimit, out bytesAcked);
+            if (bytesAcked <= 0)
+            {
+                return;
+            }
         }
 
         if (EpochStart is null)

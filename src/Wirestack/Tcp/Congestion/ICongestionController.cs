@@ -24,8 +24,10 @@ public interface ICongestionController
     void Initialize(int mss, Instant now);
 
     /// <summary>New data was cumulatively acknowledged outside loss recovery: grow cwnd by slow start
-    /// (RFC 5681 §3.1 with the RFC 3465 limit L = 2 * SMSS) or by congestion avoidance.</summary>
-    /// <param name="bytesAcked">Bytes newly acknowledged by this ACK.</param>
+    /// (RFC 5681 §3.1, as Linux or with an RFC 3465 limit L, see <see cref="CongestionControl.SlowStart"/>) or by
+    /// congestion avoidance.</summary>
+    /// <param name="bytesAcked">Bytes this ACK credits: those newly acknowledged, or (Linux profile) those newly
+    /// delivered, not already counted as SACKed or by duplicate ACKs.</param>
     /// <param name="bytesInFlight">Bytes outstanding (FlightSize).</param>
     /// <param name="rttSample">The RTT measured on this ACK, if any (after Karn's rule).</param>
     /// <param name="now">The stack's clock.</param>

@@ -4,7 +4,8 @@ namespace Wirestack.Tcp.Congestion;
 
 /// <summary>
 /// Reno congestion control (RFC 5681) with the NewReno recovery window rules (RFC 6582) and appropriate byte
-/// counting (RFC 3465). Linux name "reno". The partial-ACK logic of NewReno lives in the connection, which may
+/// counting (RFC 3465; in slow start only with an ABC limit, else as Linux, see
+/// <see cref="CongestionControl.SlowStart"/>). Linux name "reno". The partial-ACK logic of NewReno lives in the connection, which may
 /// inflate <see cref="Cwnd"/> during recovery; this class keeps the window arithmetic.
 /// </summary>
 public sealed class NewReno : ICongestionController
@@ -21,8 +22,20 @@ public sealed class NewReno : ICongestionController
     // that a repeated timeout of the same data holds ssthresh instead of collapsing it to 2 * SMSS.
     private bool _inTimeoutBackoff;
 
+    // RFC 3465 §2.2 L in segments for slow start; 0: Linux's slow start (CongestionControl.SlowStart).
+    private readonly byte _abcLimit;
+
+    /// <summary>A controller with Linux's slow start.</summary>
     public NewReno()
+        : this(0)
     {
+    }
+
+    /// <summary>A controller whose slow start uses RFC 3465 with L = <paramref name="abcLimit"/> segments, or
+    /// Linux's when it is 0 (<see cref="CongestionControl.SlowStart"/>).</summary>
+    public NewReno(int abcLimit)
+    {
+        _abcLimit = CongestionControl.CheckAbcLimit(abcLimit);
         Initialize(CongestionControl.DefaultMss, Instant.Zero);
     }
 
@@ -42,6 +55,9 @@ public sealed class NewReno : ICongestionController
 
     /// <summary>The sender MSS the windows are counted in.</summary>
     public int Mss => _mss;
+
+    /// <summary>RFC 3465 L (segments) of slow start; 0: Linux's slow start.</summary>
+    public int AbcLimit => _abcLimit;
 
     /// <summary>True while cwnd &lt; ssthresh (RFC 5681 §3.1).</summary>
     public bool InSlowStart => _cwnd < Ssthresh;
@@ -68,8 +84,13 @@ public sealed class NewReno : ICongestionController
         _inTimeoutBackoff = false;
         if (_cwnd < Ssthresh)
         {
-            _cwnd = CongestionControl.SlowStart(_cwnd, Ssthresh, bytesAcked, _mss);
-            return;
+            // Linux tcp_reno_cong_avoid: "acked = tcp_slow_start(tp, acked); if (!acked) return;": what slow
+            // start did not use past ssthresh goes on to congestion avoidance (nothing, with RFC 3465 ABC).
+            _cwnd = CongestionControl.SlowStart(_cwnd, Ssthresh, bytesAcked, _mss, _abcLimit, out bytesAcked);
+            if (bytesAcked <= 0)
+            {
+                return;
+            }
         }
 
         // RFC 5681 §3.1 (the byte-counting variant) and RFC 3465 §2.1: once the bytes acknowledged in
