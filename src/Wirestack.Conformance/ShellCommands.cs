@@ -49,8 +49,7 @@ internal static partial class ShellCommands
         ["tcp_fack"] = ["0"],
         ["tcp_reordering"] = ["3"],               // dupthresh 3 (RFC 5681)
         ["tcp_slow_start_after_idle"] = ["0"],    // the stack never restarts slow start after idle
-        ["tcp_early_retrans"] = ["3", "4"],       // Linux's TLP default: the stack has no TLP, which shows on the wire
-        ["tcp_recovery"] = ["1"],                 // RACK on (Linux default): likewise not in the stack
+        ["tcp_recovery"] = ["1"],                 // RACK on (Linux default): RACK loss detection is not in the stack (its TLP is)
         ["tcp_tso_win_divisor"] = null,           // TSO sizing: the interpreter aggregates segments itself
         ["tcp_min_tso_segs"] = null,
         ["tcp_ecn"] = ["0"],                      // no ECN in the stack
@@ -240,6 +239,9 @@ internal static partial class ShellCommands
             case "tcp_rfc1337": s.Rfc1337 = Flag(); return;
             case "tcp_min_snd_mss": s.MinSendMss = Int(); return;
             case "tcp_challenge_ack_limit": s.ChallengeAckLimit = Int(); return;
+            case "tcp_early_retrans": // 3 and 4 (the default) probe tail losses (RFC 8985 §7); 0-2 do not, in today's Linux
+                s.TailLossProbe = Int() is >= 0 and <= 4 ? Int() >= 3 : throw new ScriptSkipException(Unsupported());
+                return;
             case "core.somaxconn": s.SoMaxConn = Int(); return;
             case "core.rmem_max": s.CoreReceiveBufferMax = Int(); return;
             case "core.wmem_max": s.CoreSendBufferMax = Int(); return;

@@ -27,6 +27,7 @@ public sealed class TcpCounters
     public long TCPRenoRecovery;
     public long TCPFastRetrans;
     public long TCPLossProbes;
+    public long TCPLossProbeRecovery;
     public long TCPDSACKRecv;
     public long TCPSACKReneging;
     public long TCPOFOQueue;

@@ -149,7 +149,7 @@ public sealed partial class TcpConnection
 
         if (State == TcpState.Established && syn && h.Has(TcpFlags.Ack) && !rst && h.SequenceNumber == _irs && Listener is null)
         {
-            _synAckRepeats++; // our ACK of its SYN-ACK did not take: answer with an ACK again (below)
+            Cold.SynAckRepeats++; // our ACK of its SYN-ACK did not take: answer with an ACK again (below)
         }
 
         // A retransmitted SYN in SYN-RECEIVED means our SYN-ACK was lost: send it again (Linux does).
@@ -336,14 +336,14 @@ public sealed partial class TcpConnection
 
     /// <summary>SYN-ACKs the peer sent again after we had acknowledged its first: the sign that it dropped our
     /// ACK (an overflowing accept queue, seed 004 §1.4).</summary>
-    private int _synAckRepeats;
+    private int SynAckRepeats => _cold?.SynAckRepeats ?? 0;
 
     private string ResetExplanation()
     {
         string state = State.SsName();
-        if (_synAckRepeats > 0)
+        if (SynAckRepeats > 0)
         {
-            return $"connection reset by peer in {state}: the peer re-sent its SYN-ACK {_synAckRepeats} time(s) after we acknowledged it " +
+            return $"connection reset by peer in {state}: the peer re-sent its SYN-ACK {SynAckRepeats} time(s) after we acknowledged it " +
                    "(its accept queue was full and it dropped our ACK), then reset when our data arrived";
         }
 
@@ -422,6 +422,8 @@ public sealed partial class TcpConnection
         }
 
         uint scaledWindow = (uint)h.Window << _sndScale;
+        SeqNumber unaBefore = _sndUna;
+        int flightBefore = FlightSize;
         if (ack > _sndUna)
         {
             OnNewAck(h, ack, now);
@@ -433,6 +435,17 @@ public sealed partial class TcpConnection
         else if (_sackEnabled && h.Options.SackCount > 0)
         {
             UpdateScoreboard(h, now);
+        }
+
+        if (_cold is { TlpOutstanding: true })
+        {
+            bool notDuplicate = ack > unaBefore || payloadLength > 0 || scaledWindow != _sndWnd;
+            OnAckForLossProbe(h, ack, ack > unaBefore, notDuplicate, flightBefore, now);
+        }
+
+        if (ack > unaBefore)
+        {
+            ScheduleLossProbe(now); // RFC 8985 §7.2: an ACK that cumulatively acknowledges new data
         }
 
         // RFC 9293 §3.10.7.4: update the send window when the segment is newer (SND.WL1/SND.WL2 rule).

@@ -73,6 +73,7 @@ public sealed partial class TcpConnection
         FirstRexmitAt = null;
         Rtt.ResetBackoff();
         _rtoAt = _sndMax > _sndUna ? now + RetransmitTimeout : null; // RFC 6298 §5.3 restart, §5.2 stop
+        _ptoLead = -1; // the loss probe, if due, is scheduled again once the ACK is processed (ProcessAck)
 
         if (_sackEnabled)
         {
@@ -219,6 +220,7 @@ public sealed partial class TcpConnection
         _inRecovery = true;
         _recoveryPoint = _sndMax;
         _highRxt = _sndUna;
+        ForgetLossProbe(); // Linux tcp_init_cwnd_reduction: no probe during recovery, TLP.end_seq = None
         int flight = FlightSize;
         Congestion!.OnCongestionEvent(flight, now);
         _layer.Counters.TCPFastRetrans++;
@@ -316,6 +318,6 @@ public sealed partial class TcpConnection
         TcpFlags flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
         Transmit(seq, flags, 0, default, dataLen, seq - _sndUna, now);
         _highRxt = SeqNumber.Max(_highRxt, seq + dataLen + (fin ? 1 : 0));
-        _rtoAt ??= now + RetransmitTimeout;
+        StartRetransmitTimer(now);
     }
 }

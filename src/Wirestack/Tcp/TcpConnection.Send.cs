@@ -16,6 +16,9 @@ public sealed partial class TcpConnection
     private Instant _rttStart;
     private int _unackedSegments;   // full segments received since the last ACK we sent
     private SeqNumber _sndSml;      // the end of the last small segment sent (Linux snd_sml, Minshall's Nagle)
+    // Where the last segment of new data began (RFC 8985 §7.3, the segment a tail loss probe resends). Declared here,
+    // after another 4-byte struct, it fills the gap before the 8-byte timer fields instead of opening one elsewhere.
+    private SeqNumber _lastSegmentStart;
 
     /// <summary>RFC 9293 §3.10.1 OPEN, active: choose the ISS, send SYN, enter SYN-SENT.</summary>
     internal void OpenActive(FourTuple tuple, Instant now)
@@ -470,7 +473,14 @@ public sealed partial class TcpConnection
         }
 
         _sndMax = SeqNumber.Max(_sndMax, end);
-        ArmRetransmit(now);
+        StartRetransmitTimer(now);
+        if (!retransmission)
+        {
+            _lastSegmentStart = seq;
+            ScheduleLossProbe(now); // RFC 8985 §7.2: new data sent (a probe of new data cancels this again)
+        }
+
+        ScheduleTimer();
     }
 
     private void CountRetransmission(SeqNumber seq, int len, Instant now)

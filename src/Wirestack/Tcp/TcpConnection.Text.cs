@@ -189,6 +189,7 @@ public sealed partial class TcpConnection
         SetState(TcpState.TimeWait, now);
         ReleaseBuffers(keepReceived: !IsOrphan); // data received before the FIN stays readable
         _rtoAt = null;
+        _ptoLead = -1;
         _delAckAt = null;
         PersistAt = null;
         KeepAt = null;

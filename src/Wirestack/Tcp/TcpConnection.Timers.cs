@@ -1,4 +1,4 @@
-// Timers: retransmission (RFC 6298 §5), SYN and SYN-ACK retries (Linux tcp_syn_retries / tcp_synack_retries),
+// Timers: retransmission (RFC 6298 §5) and the tail loss probe that may precede it (RFC 8985 §7, .LossProbe.cs), SYN and SYN-ACK retries (Linux tcp_syn_retries / tcp_synack_retries),
 // delayed ACK (RFC 1122 §4.2.3.2), persist / zero-window probes (RFC 9293 §3.8.6.1), keep-alive (RFC 1122
 // §4.2.3.6), user timeout (RFC 5482), TIME-WAIT and FIN-WAIT-2 timeouts.
 using System.Globalization;
@@ -25,11 +25,11 @@ public sealed partial class TcpConnection
     private int _persistBackoff; // the probe interval's exponent: kept until the window opens (Linux's icsk_backoff)
     private int _keepProbes;
 
-    /// <summary>The earliest pending deadline of this connection.</summary>
+    /// <summary>The earliest pending deadline of this connection (a loss probe's is never after the RTO's).</summary>
     public Instant? NextDeadline =>
-        Instant.Earliest(Instant.Earliest(Instant.Earliest(_rtoAt, _delAckAt), Instant.Earliest(PersistAt, KeepAliveDeadline)), _waitAt);
+        Instant.Earliest(Instant.Earliest(Instant.Earliest(PtoAt ?? _rtoAt, _delAckAt), Instant.Earliest(PersistAt, KeepAliveDeadline)), _waitAt);
 
-    /// <summary>Which timer <c>ss -o</c> would show.</summary>
+    /// <summary>Which timer <c>ss -o</c> would show (a pending loss probe shows as "on", as in Linux).</summary>
     public string TimerName => _rtoAt is not null ? "on" : PersistAt is not null ? "persist" :
         _waitAt is not null && State == TcpState.TimeWait ? "timewait" : KeepAliveDeadline is not null ? "keepalive" : "off";
 
@@ -52,8 +52,18 @@ public sealed partial class TcpConnection
 
     private void ArmRetransmit(Instant now)
     {
-        _rtoAt ??= now + RetransmitTimeout;
+        StartRetransmitTimer(now);
         ScheduleTimer();
+    }
+
+    /// <summary>RFC 6298 §5.1: start the retransmission timer unless it is running.</summary>
+    private void StartRetransmitTimer(Instant now)
+    {
+        if (_rtoAt is null)
+        {
+            _rtoAt = now + RetransmitTimeout;
+            _ptoLead = -1;
+        }
     }
 
     internal void ScheduleTimer()
@@ -124,9 +134,16 @@ public sealed partial class TcpConnection
             SendAck(now);
         }
 
+        if (PtoAt is { } pto && pto <= now)
+        {
+            _ptoLead = -1;
+            OnLossProbeTimeout(now); // restarts the RTO when it sends a probe
+        }
+
         if (_rtoAt is { } rto && rto <= now)
         {
             _rtoAt = null;
+            _ptoLead = -1;
             if (OnRetransmitTimeout(now))
             {
                 return;
@@ -260,6 +277,7 @@ public sealed partial class TcpConnection
         Retransmits++;
         Rtt.OnTimeout();
         _layer.Counters.TCPTimeouts++;
+        ForgetLossProbe(); // RFC 8985 §7.4 / Linux tcp_retransmit_timer: TLP.end_seq = None
         Trace?.Add(new TcpTraceEvent(now, "timeout", $"RTO expired, retransmit from {_sndUna.Value} (backoff {Rtt.Backoff})"));
         // RFC 5681 §3.1 eq. 4 and the loss window; recovery, if any, is over; SACK state is kept but go-back-N.
         Congestion!.OnRetransmitTimeout(FlightSize, now);
@@ -282,7 +300,7 @@ public sealed partial class TcpConnection
             }
         }
 
-        _rtoAt ??= now + RetransmitTimeout;
+        StartRetransmitTimer(now);
         return false;
     }
 

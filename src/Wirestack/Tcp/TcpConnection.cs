@@ -2,7 +2,8 @@
 // processing), RFC 7323 (window scale, timestamps, PAWS), RFC 2018 / RFC 6675 (SACK and loss recovery), RFC 5681 /
 // RFC 6582 (congestion control, NewReno), RFC 6298 (RTO), RFC 5961 (blind-attack defences), RFC 1122 §4.2.3.6
 // (keep-alive), RFC 5482 (user timeout). The class is split by concern: this file holds state and the user calls;
-// .Receive.cs segment arrival; .Send.cs output and retransmission; .Timers.cs the timers.
+// .Receive.cs segment arrival; .Send.cs output and retransmission; .LossProbe.cs the tail loss probe (RFC 8985 §7);
+// .Timers.cs the timers.
 using System.Net.Sockets;
 using Wirestack.Buffers;
 using Wirestack.IP;
@@ -136,6 +137,10 @@ public sealed partial class TcpConnection : ITimerCallback
         public Instant? KeepAt;
         public Instant? FirstRexmitAt;
         public Instant? ProbeStart;
+        public int SynAckRepeats;           // see TcpConnection.Receive.cs
+        public SeqNumber TlpEndSeq;         // RFC 8985 §7: TLP.end_seq, while TlpOutstanding
+        public bool TlpOutstanding;
+        public bool TlpIsRetrans;           // RFC 8985 §7: TLP.is_retrans
     }
 
     /// <summary>TCP_MAXSEG as set by the user (0: from the route's MTU).</summary>

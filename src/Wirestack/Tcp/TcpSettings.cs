@@ -130,6 +130,14 @@ public sealed class TcpSettings
     /// (SEG.SEQ = RCV.NXT + RCV.WND), one more than RFC 9293 allows; FreeBSD does not.</summary>
     public bool AcceptEmptySegmentAtRightEdge { get; set; } = true;
 
+    /// <summary><c>tcp_early_retrans</c> 3 or 4 (Linux's default): the tail loss probe of RFC 8985 §7 (TLP) on
+    /// connections with SACK. FreeBSD's default stack has none.</summary>
+    public bool TailLossProbe { get; set; } = true;
+
+    /// <summary>RFC 8985 §7.2 WCDelAckT, the worst-case delayed-ACK time added to the probe timeout when one segment
+    /// is in flight (Linux adds TCP_RTO_MIN, 200 ms, the old TCP_DELACK_MAX).</summary>
+    public TimeSpan WorstCaseDelayedAck { get; set; } = TimeSpan.FromMilliseconds(200);
+
     /// <summary>FreeBSD's net.inet.tcp.rexmit_slop: added to every retransmission timeout once it backs off or comes
     /// from RTT samples (TCPT_RANGESET); zero in Linux.</summary>
     public TimeSpan RetransmitSlop { get; set; }
@@ -160,6 +168,7 @@ public sealed class TcpSettings
         BsdSocketBuffers = true,
         BsdSynOptionLayout = true,
         AcceptEmptySegmentAtRightEdge = false,
+        TailLossProbe = false,                            // TLP only in the RACK stack (net.inet.tcp.functions_default=freebsd)
     };
 
     /// <summary>A copy, so a profile can be adjusted without touching the original.</summary>
