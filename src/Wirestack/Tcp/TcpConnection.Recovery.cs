@@ -136,7 +136,7 @@ public sealed partial class TcpConnection
         if (_tsEnabled && h.Options.HasTimestamp && h.Options.TsEcr != 0)
         {
             // RFC 7323 §4.1: RTT = now - TSecr, from any ACK that advances the left edge.
-            uint ms = unchecked(TsNow() - h.Options.TsEcr);
+            uint ms = unchecked(TsNow(now) - h.Options.TsEcr);
             if (ms < 120_000)
             {
                 return TimeSpan.FromMilliseconds(Math.Max(ms, 1));

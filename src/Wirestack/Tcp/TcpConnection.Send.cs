@@ -173,7 +173,7 @@ public sealed partial class TcpConnection
         return scale;
     }
 
-    private TcpOptions SynOptions(bool reply, in TcpHeader? peerSyn)
+    private TcpOptions SynOptions(bool reply, in TcpHeader? peerSyn, Instant now)
     {
         TcpSettings settings = _layer.Settings;
         var options = new TcpOptions { Mss = (ushort)AdvertisedMss, BsdLayout = settings.BsdSynOptionLayout };
@@ -181,23 +181,26 @@ public sealed partial class TcpConnection
         {
             if (_wsEnabled) options.WindowScale = (byte)_rcvScale;
             if (_sackEnabled) options.SackPermitted = true;
-            if (_tsEnabled) { options.HasTimestamp = true; options.TsVal = TsNow(); options.TsEcr = _tsRecent; }
+            if (_tsEnabled) { options.HasTimestamp = true; options.TsVal = TsNow(now); options.TsEcr = _tsRecent; }
         }
         else
         {
             if (settings.WindowScaling) options.WindowScale = (byte)ChooseReceiveScale();
             if (settings.Sack) options.SackPermitted = true;
-            if (settings.Timestamps) { options.HasTimestamp = true; options.TsVal = TsNow(); }
+            if (settings.Timestamps) { options.HasTimestamp = true; options.TsVal = TsNow(now); }
         }
 
         return options;
     }
 
-    private uint TsNow() => unchecked((uint)_layer.NowMilliseconds + _tsOffset);
+    /// <summary>RFC 7323 §5.4: TSval from a clock of 1 ms ticks, offset per connection. From the time of the call
+    /// itself: a send made by an application after an idle stretch carries that moment, not the last time the
+    /// stack was polled (it used to, and the peer's echo then gave a bogus RTT sample).</summary>
+    private uint TsNow(Instant now) => unchecked((uint)now.TotalMilliseconds + _tsOffset);
 
     private void SendSyn(Instant now)
     {
-        TcpOptions options = SynOptions(reply: false, null);
+        TcpOptions options = SynOptions(reply: false, null, now);
         Transmit(_iss, TcpFlags.Syn, SynWindow(), options, 0, 0, now);
         _sndNxt = _iss + 1;
         _sndMax = SeqNumber.Max(_sndMax, _sndNxt);
@@ -206,7 +209,7 @@ public sealed partial class TcpConnection
 
     private void SendSynAck(Instant now)
     {
-        TcpOptions options = SynOptions(reply: true, null);
+        TcpOptions options = SynOptions(reply: true, null, now);
         Transmit(_iss, TcpFlags.Syn | TcpFlags.Ack, SynWindow(), options, 0, 0, now);
         _sndNxt = _iss + 1;
         _sndMax = SeqNumber.Max(_sndMax, _sndNxt);
@@ -522,7 +525,7 @@ public sealed partial class TcpConnection
         TcpOptions options = isSyn ? synOptions : default;
         if (!isSyn && (flags & TcpFlags.Rst) == 0)
         {
-            AddSegmentOptions(ref options);
+            AddSegmentOptions(ref options, now);
         }
 
         if ((flags & TcpFlags.Rst) == 0 && State != TcpState.SynSent || (flags & TcpFlags.Syn) != 0 && (flags & TcpFlags.Ack) != 0)
@@ -599,12 +602,12 @@ public sealed partial class TcpConnection
 
     private bool _lastAdvertisedZero;
 
-    private void AddSegmentOptions(ref TcpOptions options)
+    private void AddSegmentOptions(ref TcpOptions options, Instant now)
     {
         if (_tsEnabled)
         {
             options.HasTimestamp = true;
-            options.TsVal = TsNow();
+            options.TsVal = TsNow(now);
             options.TsEcr = _tsRecent;
         }
 

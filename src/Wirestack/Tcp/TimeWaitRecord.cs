@@ -123,7 +123,7 @@ internal sealed class TimeWaitTable : ITimerCallback
         if (r.TsEnabled)
         {
             options.HasTimestamp = true;
-            options.TsVal = unchecked((uint)_layer.NowMilliseconds + r.TsOffset);
+            options.TsVal = unchecked((uint)now.TotalMilliseconds + r.TsOffset);
             options.TsEcr = r.TsRecent;
         }
 
