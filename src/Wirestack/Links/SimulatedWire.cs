@@ -297,6 +297,7 @@ public sealed class SimulatedWire
 
         bytes.CopyTo(copy.Append(bytes.Length));
         copy.ChecksumTrusted = original.ChecksumTrusted; // the same bytes
+        copy.GsoSize = original.GsoSize;
         return true;
     }
 

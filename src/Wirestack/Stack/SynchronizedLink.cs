@@ -81,6 +81,7 @@ public sealed class SynchronizedLink : ILinkDevice
                         received.Span.CopyTo(packet.Append(received.Length));
                         packet.Timestamp = received.Timestamp;
                         packet.ChecksumTrusted = received.ChecksumTrusted;
+                        packet.GsoSize = received.GsoSize;
                         return true;
                     }
 
