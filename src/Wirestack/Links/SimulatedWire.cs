@@ -196,6 +196,11 @@ public sealed class SimulatedWire
             packet.Dispose();
         }
 
+        if (copy.GsoSize > 0)
+        {
+            sender.Counters.TxGsoPackets++; // a large segment, carried whole
+        }
+
         // The packet leaves when its last bit is on the line (at once on an unlimited link).
         long departUs = rate > 0 ? CeilingDivide(direction.Serialize(nowNs, length, rate), 1000) : now.Microseconds;
         sender.Counters.TxPackets++;
