@@ -14,6 +14,19 @@
 //
 // The MTU is set with SIOCSIFMTU when asked (up to 65535) or read with SIOCGIFMTU; addresses, routes and the link's
 // up/down state are left to the kernel side (ip addr / ip link), as for any NIC driver.
+//
+// Offloads (TunOptions.Offload; Documentation/networking/tuntap.rst): the device is opened with IFF_VNET_HDR as well,
+// every packet in either direction has a struct virtio_net_hdr in front of it (VirtioNetHeader), and
+// TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4) tells the kernel we take partial checksums and TCP segments of up to 64 KiB,
+// as a virtio NIC with TSO would. Then
+//   transmit  GsoMaxSize is 65535, so TCP sends several MSS as one large segment (PacketBuffer.GsoSize says the
+//             MSS); it goes to the kernel whole, gso_type TCPV4, and every TCP segment goes with a partial checksum
+//             (NEEDS_CSUM), which the kernel does not verify again. tx_gso_packets counts the large ones.
+//   receive   reads are up to 64 KiB plus the header; the kernel's TSO packets arrive whole (rx_gso_packets) and
+//             with partial checksums, which the reader thread completes (as skb_checksum_help would) before the
+//             packet goes into the ring; such a packet, or one the kernel marks DATA_VALID, reaches the stack as
+//             PacketBuffer.ChecksumTrusted (CHECKSUM_UNNECESSARY). The ring's buffers are then 64 KiB each, but
+//             only as many as the ring has held at once are ever allocated (SpscPacketRing).
 using System.Diagnostics.CodeAnalysis;
 using Wirestack.Buffers;
 using Wirestack.Links.Linux.Interop;
@@ -37,6 +50,8 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
     private long _rxOversize;
     private long _rxWakeups;
     private long _txErrors;
+    private long _rxBadHeader;
+    private readonly bool _offload;
 
     private TunDevice(string name, int mtu, FileDescriptor fd, FileDescriptor stop, PacketBufferPool pool, TunOptions options)
     {
@@ -45,7 +60,10 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
         _fd = fd;
         _stop = stop;
         _pool = pool;
-        _ring = new SpscPacketRing(options.RingSlots, mtu);
+        _offload = options.Offload;
+        // With offloads, a read is the header and up to an IPv4 datagram's largest size (the kernel's TSO packets are
+        // up to its gso_max_size, 64 KiB), whatever the MTU.
+        _ring = new SpscPacketRing(options.RingSlots, _offload ? VirtioNetHeader.Size + TunOptions.MaxMtu : mtu);
         _wakeBatch = Math.Max(1, options.WakeBatch);
         _reader = new Thread(ReadLoop) { IsBackground = true, Name = $"tun-rx {name}" };
     }
@@ -87,7 +105,7 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
         try
         {
             LibC.IfReq request = LibC.IfReq.ForName(name);
-            request.Flags = LibC.IFF_TUN | LibC.IFF_NO_PI;
+            request.Flags = (short)(LibC.IFF_TUN | LibC.IFF_NO_PI | (options.Offload ? LibC.IFF_VNET_HDR : 0));
             if (LibC.Ioctl(raw, LibC.TUNSETIFF, &request) < 0)
             {
                 int errno = LibC.LastError;
@@ -96,13 +114,18 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
                     LibC.EPERM or LibC.EACCES => $"{LibC.Describe(errno)} (needs CAP_NET_ADMIN: run as root)",
                     LibC.EBUSY => "device busy (another process has it attached)",
                     LibC.EINVAL => $"{LibC.Describe(errno)} (an interface of that name exists and is not a TUN device, " +
-                        "or was made with other flags than IFF_TUN|IFF_NO_PI)",
+                        "or was made with other flags than IFF_TUN|IFF_NO_PI" + (options.Offload ? "|IFF_VNET_HDR)" : ")"),
                     _ => LibC.Describe(errno),
                 };
                 throw new TunException($"cannot attach TUN device {name}: {reason}", errno);
             }
 
             string actual = request.GetName();
+            if (options.Offload)
+            {
+                EnableOffloads(raw, actual);
+            }
+
             if (options.Mtu is { } mtu)
             {
                 LinuxInterface.SetMtu(actual, mtu);
@@ -135,6 +158,12 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
 
     public int Mtu { get; }
 
+    /// <summary>Whether the device was opened with the virtio-net header and offloads (<see cref="TunOptions.Offload"/>).</summary>
+    public bool Offload => _offload;
+
+    /// <summary>65535 with offloads on (TCP sends large segments; the kernel takes them whole), else 0.</summary>
+    public int GsoMaxSize => _offload ? TunOptions.MaxMtu : 0;
+
     public LinkCounters Counters { get; } = new();
 
     /// <summary>Called on the reader thread after packets were put in the ring: set it to the driver's
@@ -154,6 +183,17 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
     /// back): dropped.</summary>
     public long RxOversize => Interlocked.Read(ref _rxOversize);
 
+    /// <summary>Buffers the receive ring has allocated (each of <see cref="RingBufferSize"/> bytes): the most packets
+    /// it has held at once, plus one.</summary>
+    public int RingBuffers => _ring.AllocatedBuffers;
+
+    /// <summary>Bytes of each receive ring buffer: the MTU, or the virtio-net header and 64 KiB with offloads.</summary>
+    public int RingBufferSize => _ring.SlotSize;
+
+    /// <summary>Packets read with a virtio-net header that could not be used (too short, or a partial checksum
+    /// pointing outside the packet): dropped.</summary>
+    public long RxBadHeader => Interlocked.Read(ref _rxBadHeader);
+
     /// <summary>Times the reader woke the driver.</summary>
     public long RxWakeups => Interlocked.Read(ref _rxWakeups);
 
@@ -170,7 +210,19 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
         using (packet)
         {
             int length = packet.Length;
-            if (length > Mtu || _stopping)
+            VirtioNetHeader header = default;
+            if (_offload)
+            {
+                VirtioNetHeader? made = length > TunOptions.MaxMtu ? null : VirtioNetHeader.ForTransmit(packet.Span, Mtu, packet.GsoSize);
+                if (made is null || _stopping)
+                {
+                    Counters.TxDropped++; // over the MTU and not a TCP segment the kernel can take whole
+                    return;
+                }
+
+                header = made.Value;
+            }
+            else if (length > Mtu || _stopping)
             {
                 Counters.TxDropped++;
                 return;
@@ -181,19 +233,42 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
             {
                 _fd.DangerousAddRef(ref added);
                 nint written;
+                int expected = length;
                 fixed (byte* bytes = packet.Span)
                 {
-                    do
+                    if (_offload)
                     {
-                        written = LibC.Write(_fd.Value, bytes, (nuint)length);
+                        byte* vnet = stackalloc byte[VirtioNetHeader.Size];
+                        header.Write(new Span<byte>(vnet, VirtioNetHeader.Size));
+                        LibC.IoVec* vectors = stackalloc LibC.IoVec[2];
+                        vectors[0] = new LibC.IoVec { Base = vnet, Length = VirtioNetHeader.Size };
+                        vectors[1] = new LibC.IoVec { Base = bytes, Length = (nuint)length };
+                        expected += VirtioNetHeader.Size;
+                        do
+                        {
+                            written = LibC.WriteV(_fd.Value, vectors, 2);
+                        }
+                        while (written < 0 && LibC.LastError == LibC.EINTR);
                     }
-                    while (written < 0 && LibC.LastError == LibC.EINTR);
+                    else
+                    {
+                        do
+                        {
+                            written = LibC.Write(_fd.Value, bytes, (nuint)length);
+                        }
+                        while (written < 0 && LibC.LastError == LibC.EINTR);
+                    }
                 }
 
-                if (written == length)
+                if (written == expected)
                 {
                     Counters.TxPackets++;
                     Counters.TxBytes += length;
+                    if (header.IsGso)
+                    {
+                        Counters.TxGsoPackets++;
+                    }
+
                     return;
                 }
 
@@ -220,12 +295,20 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
     /// <summary>Takes the oldest received datagram, copied into a buffer of the stack's pool.</summary>
     public bool TryReceive(Instant now, [NotNullWhen(true)] out PacketBuffer? packet)
     {
-        while (_ring.TryPeek(out ReadOnlySpan<byte> bytes))
+        while (_ring.TryPeek(out Span<byte> bytes))
         {
+            bool trusted = false;
+            if (_offload)
+            {
+                trusted = (bytes[0] & VirtioNetHeader.FlagDataValid) != 0; // the reader's verdict (see Drain)
+                bytes = bytes[VirtioNetHeader.Size..];
+            }
+
             if (_pool.TryRent(bytes.Length, BudgetCause.PacketRx, out PacketBuffer? rented))
             {
                 bytes.CopyTo(rented.Append(bytes.Length));
                 rented.Timestamp = now.Microseconds;
+                rented.ChecksumTrusted = trusted;
                 _ring.Release();
                 packet = rented;
                 return true;
@@ -265,11 +348,33 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
             _reader.Join();
         }
 
+        if (_offload)
+        {
+            // The offloads are the interface's features and outlive this file: a persistent device (ip tuntap add)
+            // would go on handing TSO packets to its next user, who may not read virtio-net headers.
+            bool fdAdded = false;
+            try
+            {
+                _fd.DangerousAddRef(ref fdAdded);
+                LibC.IoctlValue(_fd.Value, LibC.TUNSETOFFLOAD, 0);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+            finally
+            {
+                if (fdAdded)
+                {
+                    _fd.DangerousRelease();
+                }
+            }
+        }
+
         _fd.Dispose();
         _stop.Dispose();
     }
 
-    public override string ToString() => $"tun {Name} mtu {Mtu}";
+    public override string ToString() => $"tun {Name} mtu {Mtu}" + (_offload ? " offload" : "");
 
     private void ReadLoop()
     {
@@ -280,7 +385,7 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
             _fd.DangerousAddRef(ref added);
             _stop.DangerousAddRef(ref stopAdded);
             LibC.PollFd* fds = stackalloc LibC.PollFd[2];
-            byte[] overflow = GC.AllocateUninitializedArray<byte>(Mtu, pinned: true);
+            byte[] overflow = GC.AllocateUninitializedArray<byte>(_ring.SlotSize, pinned: true);
             while (!_stopping)
             {
                 fds[0] = new LibC.PollFd { Fd = _fd.Value, Events = LibC.POLLIN };
@@ -376,9 +481,20 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
                 continue;
             }
 
+            long bytes = n;
+            if (_offload)
+            {
+                if (!AcceptVnet(slot, (int)n))
+                {
+                    continue;
+                }
+
+                bytes -= VirtioNetHeader.Size;
+            }
+
             _ring.Publish((int)n);
             Interlocked.Increment(ref Counters.RxPackets);
-            Interlocked.Add(ref Counters.RxBytes, n);
+            Interlocked.Add(ref Counters.RxBytes, bytes);
             if (++batch >= _wakeBatch)
             {
                 Wake();
@@ -389,6 +505,54 @@ public sealed unsafe class TunDevice : ILinkDevice, IDisposable
         if (batch > 0)
         {
             Wake();
+        }
+    }
+
+    /// <summary>
+    /// A packet just read with offloads on, its virtio-net header in front: completes a partial checksum (the
+    /// reader thread does it, off the stack's lock) and leaves the verdict in the header's flags byte for
+    /// <see cref="TryReceive"/>: DATA_VALID when the transport checksum is known good (completed here from the
+    /// kernel's own bytes, or the kernel says it checked it), else 0, and the stack verifies it. False: dropped.
+    /// </summary>
+    private bool AcceptVnet(byte[] slot, int length)
+    {
+        if (length < VirtioNetHeader.Size)
+        {
+            Interlocked.Increment(ref _rxBadHeader);
+            return false;
+        }
+
+        var header = VirtioNetHeader.Read(slot);
+        if (!header.TryCompleteChecksum(slot.AsSpan(VirtioNetHeader.Size, length - VirtioNetHeader.Size)))
+        {
+            Interlocked.Increment(ref _rxBadHeader);
+            return false;
+        }
+
+        slot[0] = (header.Flags & (VirtioNetHeader.FlagNeedsChecksum | VirtioNetHeader.FlagDataValid)) != 0 ? VirtioNetHeader.FlagDataValid : (byte)0;
+        if (header.IsGso)
+        {
+            Interlocked.Increment(ref Counters.RxGsoPackets);
+        }
+
+        return true;
+    }
+
+    /// <summary>IFF_VNET_HDR was asked for: the header is struct virtio_net_hdr (10 bytes, TUNSETVNETHDRSZ), and
+    /// TUNSETOFFLOAD says we take partial checksums and IPv4 TSO packets (tuntap.rst, include/uapi/linux/if_tun.h).</summary>
+    private static void EnableOffloads(int fd, string name)
+    {
+        int size = VirtioNetHeader.Size;
+        if (LibC.Ioctl(fd, LibC.TUNSETVNETHDRSZ, &size) < 0)
+        {
+            int errno = LibC.LastError;
+            throw new TunException($"cannot set the virtio-net header size of {name} (TUNSETVNETHDRSZ): {LibC.Describe(errno)}", errno);
+        }
+
+        if (LibC.IoctlValue(fd, LibC.TUNSETOFFLOAD, LibC.TUN_F_CSUM | LibC.TUN_F_TSO4) < 0)
+        {
+            int errno = LibC.LastError;
+            throw new TunException($"cannot turn on checksum and TSO offloads of {name} (TUNSETOFFLOAD): {LibC.Describe(errno)}", errno);
         }
     }
 

@@ -24,7 +24,7 @@ internal static class TunCommand
     }
 
     private sealed record Common(Option<string> Dev, Option<IPv4Cidr> Addr, Option<int?> Mtu, Option<bool> Stats, Option<string?> Pcap,
-        Option<int?> Seed, Option<int> Ring)
+        Option<int?> Seed, Option<int> Ring, Option<bool> Offload)
     {
         public static Common Make() => new(
             new Option<string>("--dev") { Description = "TUN device to open, created if it does not exist. Defaults to tun0.", HelpName = "NAME", DefaultValueFactory = _ => "tun0", CustomParser = ParseDev },
@@ -33,7 +33,8 @@ internal static class TunCommand
             new Option<bool>("--stats") { Description = "On exit, print the counters (netstat -s style) and the TCP socket table (ss style)." },
             new Option<string?>("--pcap") { Description = "Write every packet through the device to FILE (libpcap, raw IP).", HelpName = "FILE" },
             new Option<int?>("--seed") { Description = "Seed of the stack's randomness (ISNs, ports) and of the payload. Defaults to random (payload: 1)." },
-            CliOptions.Integer("--ring", "Receive ring slots between the device's reader thread and the stack.", 1024, 16));
+            CliOptions.Integer("--ring", "Receive ring slots between the device's reader thread and the stack.", 1024, 16),
+            new Option<bool>("--offload") { Description = "Open the device with virtio-net headers and TSO/checksum offloads: TCP segments of up to 64 KiB go to and come from the kernel whole." });
 
         public void AddTo(Command command)
         {
@@ -44,10 +45,11 @@ internal static class TunCommand
             command.Options.Add(Pcap);
             command.Options.Add(Seed);
             command.Options.Add(Ring);
+            command.Options.Add(Offload);
         }
 
         public TunSettings Read(ParseResult parsed) => new(parsed.GetValue(Dev)!, parsed.GetValue(Addr), parsed.GetValue(Mtu),
-            parsed.GetValue(Pcap), parsed.GetValue(Stats), parsed.GetValue(Seed), parsed.GetValue(Ring));
+            parsed.GetValue(Pcap), parsed.GetValue(Stats), parsed.GetValue(Seed), parsed.GetValue(Ring), parsed.GetValue(Offload));
     }
 
     private static Command Serve()
@@ -173,9 +175,16 @@ internal static class TunCommand
     {
         Option<TimeSpan> duration = CliOptions.Duration("--duration", "How long each measurement sends. Defaults to 3s.");
         Option<string> mtus = new("--mtus") { Description = "MTUs to measure at, comma-separated. Defaults to 1500,65535.", HelpName = "LIST", DefaultValueFactory = _ => "1500,65535" };
+        Option<string> offload = new("--offload")
+        {
+            Description = "Wirestack's device with TSO/checksum offloads (virtio-net headers): on, off, or both (each MTU measured both ways). Defaults to both.",
+            HelpName = "on|off|both",
+            DefaultValueFactory = _ => "both",
+        };
+        offload.AcceptOnlyFromAmong("on", "off", "both");
         Option<bool> json = CliOptions.Json();
         var command = new Command("bench", "Bulk TCP throughput Wirestack<->kernel over TUN in each direction, and kernel<->kernel over a veth pair, " +
-            "in network namespaces it makes and deletes (needs root).") { duration, mtus, json };
+            "in network namespaces it makes and deletes (needs root).") { duration, mtus, offload, json };
         command.SetAction(parsed =>
         {
             string list = parsed.GetValue(mtus)!;
@@ -191,7 +200,8 @@ internal static class TunCommand
                 values.Add(mtu);
             }
 
-            var settings = new BenchSettings(parsed.ValueOr(duration, TimeSpan.FromSeconds(3)), values, parsed.GetValue(json));
+            bool[] modes = parsed.GetValue(offload) switch { "on" => [true], "off" => [false], _ => [false, true] };
+            var settings = new BenchSettings(parsed.ValueOr(duration, TimeSpan.FromSeconds(3)), values, parsed.GetValue(json), modes);
             return Guard("bench", parsed, (o, e) => TunBench.Run(o, e, settings));
         });
         return command;

@@ -17,7 +17,8 @@ using NetSocketType = System.Net.Sockets.SocketType;
 
 namespace Wirestack.Cli.Tun;
 
-internal sealed record BenchSettings(TimeSpan Duration, List<int> Mtus, bool Json);
+/// <param name="Offload">Whether Wirestack's device has TSO/checksum offloads, one measurement per value.</param>
+internal sealed record BenchSettings(TimeSpan Duration, List<int> Mtus, bool Json, bool[]? Offload = null);
 
 internal static class TunBench
 {
@@ -25,7 +26,7 @@ internal static class TunBench
     private static readonly IPv4Cidr s_wirestack = IPv4Cidr.Parse("10.77.0.2/24");
     private const string KernelTunAddress = "10.77.0.1";
 
-    private sealed record Measurement(string Path, int Mtu, long Bytes, TimeSpan Elapsed, long Retransmits)
+    private sealed record Measurement(string Path, int Mtu, long Bytes, TimeSpan Elapsed, long Retransmits, bool? Offload = null, long GsoPackets = 0)
     {
         public double BitsPerSecond => Bytes * 8 / Math.Max(Elapsed.TotalSeconds, 1e-9);
     }
@@ -43,7 +44,11 @@ internal static class TunBench
         var results = new List<Measurement>();
         foreach (int mtu in settings.Mtus)
         {
-            results.AddRange(MeasureTun(mtu, settings.Duration, human));
+            foreach (bool offload in settings.Offload ?? [false])
+            {
+                results.AddRange(MeasureTun(mtu, settings.Duration, human, offload));
+            }
+
             results.Add(MeasureVeth(mtu, settings.Duration, human));
         }
 
@@ -60,6 +65,8 @@ internal static class TunBench
                     ["seconds"] = Math.Round(m.Elapsed.TotalSeconds, 6),
                     ["bits_per_second"] = Math.Round(m.BitsPerSecond),
                     ["wirestack_retransmits"] = m.Retransmits,
+                    ["offload"] = m.Offload,
+                    ["gso_packets"] = m.Offload is null ? null : m.GsoPackets,
                 });
             }
 
@@ -68,23 +75,25 @@ internal static class TunBench
         else
         {
             human.WriteLine();
-            human.WriteLine($"{"path",-28}{"mtu",7}{"throughput",16}{"bytes",16}{"retrans",9}");
+            human.WriteLine($"{"path",-28}{"mtu",7}{"offload",9}{"throughput",16}{"bytes",16}{"retrans",9}{"gso pkts",10}");
             foreach (Measurement m in results)
             {
+                string offload = m.Offload switch { true => "on", false => "off", null => "-" };
+                string gso = m.Offload is null ? "-" : m.GsoPackets.ToString(CultureInfo.InvariantCulture);
                 human.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{m.Path,-28}{m.Mtu,7}{Units.FormatRate(m.BitsPerSecond),16}{m.Bytes,16}{m.Retransmits,9}"));
+                    $"{m.Path,-28}{m.Mtu,7}{offload,9}{Units.FormatRate(m.BitsPerSecond),16}{m.Bytes,16}{m.Retransmits,9}{gso,10}"));
             }
         }
 
         return ExitCodes.Success;
     }
 
-    private static List<Measurement> MeasureTun(int mtu, TimeSpan duration, TextWriter human)
+    private static List<Measurement> MeasureTun(int mtu, TimeSpan duration, TextWriter human, bool offload)
     {
         string ns = NewNamespace();
         try
         {
-            var settings = new TunSettings("wsbench0", s_wirestack, mtu, null, false, null, 1024);
+            var settings = new TunSettings("wsbench0", s_wirestack, mtu, null, false, null, 1024, offload);
             using TunHost host = NetNamespace.Run(ns, () => TunHost.Start(settings));
             Ip("-n", ns, "addr", "add", $"{KernelTunAddress}/24", "dev", host.Device.Name);
             Ip("-n", ns, "link", "set", host.Device.Name, "up");
@@ -92,6 +101,7 @@ internal static class TunBench
 
             // Wirestack → kernel: a kernel listener in the namespace, Wirestack's blocking client sends.
             using Socket kernelListener = NetNamespace.Run(ns, () => KernelListener(kernel, 5201));
+            long gsoBefore = Interlocked.Read(ref host.Device.Counters.TxGsoPackets);
             Measurement up = Measure($"Wirestack -> kernel (tun)", mtu, kernelListener, () =>
             {
                 using var socket = new NetSocket(host.Stack, NetSocketType.Stream);
@@ -102,6 +112,7 @@ internal static class TunBench
                 socket.Close();
                 return retransmits;
             });
+            up = up with { Offload = offload, GsoPackets = Interlocked.Read(ref host.Device.Counters.TxGsoPackets) - gsoBefore };
             human.WriteLine(Line(up));
 
             // kernel → Wirestack: Wirestack listens, a kernel client in the namespace sends.
@@ -109,12 +120,14 @@ internal static class TunBench
             listener.Bind(new IPEndPoint(IPAddress.Any, 5202));
             listener.Listen(4);
             long before = Retransmits(host);
+            long rxGsoBefore = Interlocked.Read(ref host.Device.Counters.RxGsoPackets);
             Measurement down = MeasureInto(mtu, duration, () =>
             {
                 using NetSocket accepted = listener.Accept();
                 return Count(buffer => accepted.Receive(buffer));
             }, () => NetNamespace.Run(ns, () => KernelClient(new IPEndPoint(IPAddress.Parse(s_wirestack.Address.ToString()), 5202))));
-            down = down with { Retransmits = Retransmits(host) - before };
+            down = down with { Retransmits = Retransmits(host) - before, Offload = offload,
+                GsoPackets = Interlocked.Read(ref host.Device.Counters.RxGsoPackets) - rxGsoBefore };
             human.WriteLine(Line(down));
             return [up, down];
         }
@@ -259,7 +272,9 @@ internal static class TunBench
     }
 
     private static string Line(Measurement m) => string.Create(CultureInfo.InvariantCulture,
-        $"  {m.Path,-28} mtu {m.Mtu,5}: {Units.FormatRate(m.BitsPerSecond),12} ({m.Bytes} bytes in {m.Elapsed.TotalSeconds:0.000} s, {m.Retransmits} retransmitted by Wirestack)");
+        $"  {m.Path,-28} mtu {m.Mtu,5}{(m.Offload is true ? ", offload" : m.Offload is false ? ", no offload" : "")}: {Units.FormatRate(m.BitsPerSecond),12} " +
+        $"({m.Bytes} bytes in {m.Elapsed.TotalSeconds:0.000} s, {m.Retransmits} retransmitted by Wirestack" +
+        $"{(m.Offload is true ? $", {m.GsoPackets} large segments through the device" : "")})");
 
     private static string NewNamespace()
     {

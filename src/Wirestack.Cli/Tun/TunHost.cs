@@ -15,7 +15,7 @@ namespace Wirestack.Cli.Tun;
 
 /// <summary>What every <c>wirestack tun</c> command takes: the device, Wirestack's address on it, the MTU, the
 /// capture and the seed.</summary>
-internal sealed record TunSettings(string Device, IPv4Cidr Address, int? Mtu, string? Pcap, bool Stats, int? Seed, int RingSlots)
+internal sealed record TunSettings(string Device, IPv4Cidr Address, int? Mtu, string? Pcap, bool Stats, int? Seed, int RingSlots, bool Offload = false)
 {
     /// <summary>Stack options for a real network: the Linux profile, seeded at random unless --seed is given.</summary>
     public NetStackOptions StackOptions() => new() { Name = "wirestack", Seed = Seed ?? Random.Shared.Next() };
@@ -98,7 +98,7 @@ internal sealed class TunHost : IDisposable
         try
         {
             NetStack stack = driver.CreateStack(settings.StackOptions());
-            device = TunDevice.Open(settings.Device, stack.Pool, new TunOptions { Mtu = settings.Mtu, RingSlots = settings.RingSlots });
+            device = TunDevice.Open(settings.Device, stack.Pool, new TunOptions { Mtu = settings.Mtu, RingSlots = settings.RingSlots, Offload = settings.Offload });
             device.PacketArrived = driver.Wake;
             PcapWriter? pcap = pcapFile is null ? null : new PcapWriter(pcapFile, LinkMedium.Ip);
             ILinkDevice link = pcap is null ? device : new PcapLink(device, pcap);
@@ -128,7 +128,7 @@ internal sealed class TunHost : IDisposable
         () => Stack.Tcp.Connections.All(c => c.State is TcpState.TimeWait or TcpState.FinWait2 or TcpState.Closed), max);
 
     /// <summary>"tun0 mtu 1500, Wirestack 10.77.0.2/24".</summary>
-    public string Describe() => $"{Device.Name} mtu {Device.Mtu}, Wirestack {Stack.Interfaces[0].Address}";
+    public string Describe() => $"{Device.Name} mtu {Device.Mtu}{(Device.Offload ? " (TSO/checksum offload)" : "")}, Wirestack {Stack.Interfaces[0].Address}";
 
     /// <summary>Packets in the capture so far (0 without one).</summary>
     public long CapturedPackets
@@ -192,6 +192,9 @@ internal sealed class TunHost : IDisposable
         }
 
         device["rx_ring_slots"] = Device.RingSlots;
+        device["rx_ring_buffers"] = Device.RingBuffers;
+        device["rx_ring_buffer_bytes"] = Device.RingBufferSize;
+        device["rx_bad_vnet_header"] = Device.RxBadHeader;
         device["rx_wakeups"] = Device.RxWakeups;
         device["rx_oversize_drops"] = Device.RxOversize;
         device["tx_errors"] = Device.TxErrors;

@@ -22,6 +22,16 @@ internal static unsafe partial class LibC
     public const short IFF_TUN = 0x0001;
     public const short IFF_NO_PI = 0x1000;
 
+    // <linux/if_tun.h>, the virtio-net header offloads (Documentation/networking/tuntap.rst): IFF_VNET_HDR puts a
+    // struct virtio_net_hdr in front of every packet read or written; TUNSETVNETHDRSZ = _IOW('T', 216, int) sets its
+    // size (argument: a pointer to an int); TUNSETOFFLOAD = _IOW('T', 208, unsigned int) says which offloads the
+    // reader of the device handles (argument: the TUN_F_* bits themselves, by value).
+    public const short IFF_VNET_HDR = 0x4000;
+    public const ulong TUNSETOFFLOAD = 0x400454d0;
+    public const ulong TUNSETVNETHDRSZ = 0x400454d8;
+    public const uint TUN_F_CSUM = 0x01; // "You can hand me unchecksummed packets."
+    public const uint TUN_F_TSO4 = 0x02; // "I can handle TSO for IPv4 packets"
+
     // <linux/sockios.h>
     public const ulong SIOCGIFFLAGS = 0x8913;
     public const ulong SIOCSIFFLAGS = 0x8914;
@@ -134,6 +144,24 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(int fd, ulong request, IfReq* argument);
+
+    [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, ulong request, int* argument);
+
+    /// <summary>ioctl(2) whose argument is a value, not a pointer (TUNSETOFFLOAD).</summary>
+    [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int IoctlValue(int fd, ulong request, nuint argument);
+
+    /// <summary><c>struct iovec</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public byte* Base;
+        public nuint Length;
+    }
+
+    [LibraryImport(Library, EntryPoint = "writev", SetLastError = true)]
+    public static partial nint WriteV(int fd, IoVec* vectors, int count);
 
     [LibraryImport(Library, EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);

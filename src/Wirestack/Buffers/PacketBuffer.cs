@@ -56,6 +56,14 @@ public sealed class PacketBuffer : IDisposable
     /// </summary>
     public bool ChecksumTrusted { get; set; }
 
+    /// <summary>
+    /// For a TCP segment larger than one MSS sent where the route offloads segmentation (a large segment, see
+    /// <see cref="Links.ILinkDevice.GsoMaxSize"/>): the payload of each segment it stands for, the MSS TCP cut it for
+    /// (Linux's <c>skb_shinfo(skb)-&gt;gso_size</c>); a device that segments, or hands the packet on with a
+    /// virtio-net header, uses it. 0 for an ordinary packet; 0 on every buffer rented.
+    /// </summary>
+    public int GsoSize { get; set; }
+
     /// <summary>Opens <paramref name="count"/> bytes in front of the data and returns them for a header.</summary>
     public Span<byte> Prepend(int count)
     {
@@ -108,6 +116,7 @@ public sealed class PacketBuffer : IDisposable
         _start = headroom;
         _length = 0;
         ChecksumTrusted = false;
+        GsoSize = 0;
     }
 
     internal void Attach(byte[] array, int headroom, BudgetCause cause, int charged)
@@ -120,6 +129,7 @@ public sealed class PacketBuffer : IDisposable
         _leased = true;
         Timestamp = 0;
         ChecksumTrusted = false;
+        GsoSize = 0;
     }
 
     internal byte[] Detach(out BudgetCause cause, out int charged)

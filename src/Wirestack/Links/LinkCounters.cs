@@ -23,6 +23,15 @@ public sealed class LinkCounters
     /// <summary>Packets dropped by the link's own queue (a rate-limited simulated wire).</summary>
     public long TxQueueDrops;
 
+    /// <summary>Large TCP segments (several MSS in one packet, <see cref="ILinkDevice.GsoMaxSize"/>) the device
+    /// took for sending whole, for the other side to segment or take as they are (<c>tx_gso_packets</c>; each is
+    /// also one of <see cref="TxPackets"/>).</summary>
+    public long TxGsoPackets;
+
+    /// <summary>Large TCP segments the device received whole from the other side's segmentation offload
+    /// (<c>rx_gso_packets</c>; each is also one of <see cref="RxPackets"/>).</summary>
+    public long RxGsoPackets;
+
     public IReadOnlyDictionary<string, long> Snapshot() => new SortedDictionary<string, long>
     {
         ["rx_packets"] = RxPackets,
@@ -34,5 +43,7 @@ public sealed class LinkCounters
         ["rx_nohandler"] = RxNoHandler,
         ["tx_dropped"] = TxDropped,
         ["tx_queue_drops"] = TxQueueDrops,
+        ["tx_gso_packets"] = TxGsoPackets,
+        ["rx_gso_packets"] = RxGsoPackets,
     };
 }

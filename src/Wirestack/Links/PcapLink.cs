@@ -37,6 +37,10 @@ public sealed class PcapLink : ILinkDevice
 
     public int Mtu => _inner.Mtu;
 
+    /// <summary>The device's offload: a capture does not change what TCP may send (large segments are captured
+    /// whole, as tcpdump shows them on a NIC with TSO).</summary>
+    public int GsoMaxSize => _inner.GsoMaxSize;
+
     public LinkCounters Counters => _inner.Counters;
 
     public Instant? PollAt => _inner.PollAt;

@@ -56,6 +56,11 @@ public sealed class RxRing
         _count++;
         _counters.RxPackets++;
         _counters.RxBytes += packet.Length;
+        if (packet.GsoSize > 0)
+        {
+            _counters.RxGsoPackets++; // a large segment received whole
+        }
+
         return true;
     }
 

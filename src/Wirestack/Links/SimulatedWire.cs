@@ -196,6 +196,11 @@ public sealed class SimulatedWire
             packet.Dispose();
         }
 
+        if (copy.GsoSize > 0)
+        {
+            sender.Counters.TxGsoPackets++; // a large segment, carried whole
+        }
+
         // The packet leaves when its last bit is on the line (at once on an unlimited link).
         long departUs = rate > 0 ? CeilingDivide(direction.Serialize(nowNs, length, rate), 1000) : now.Microseconds;
         sender.Counters.TxPackets++;
@@ -297,6 +302,7 @@ public sealed class SimulatedWire
 
         bytes.CopyTo(copy.Append(bytes.Length));
         copy.ChecksumTrusted = original.ChecksumTrusted; // the same bytes
+        copy.GsoSize = original.GsoSize;
         return true;
     }
 

@@ -51,6 +51,11 @@ public sealed class SynchronizedLink : ILinkDevice
         get { lock (_gate) { return _inner.Mtu; } }
     }
 
+    public int GsoMaxSize
+    {
+        get { lock (_gate) { return _inner.GsoMaxSize; } }
+    }
+
     public LinkCounters Counters => _inner.Counters;
 
     public Instant? PollAt
@@ -81,6 +86,7 @@ public sealed class SynchronizedLink : ILinkDevice
                         received.Span.CopyTo(packet.Append(received.Length));
                         packet.Timestamp = received.Timestamp;
                         packet.ChecksumTrusted = received.ChecksumTrusted;
+                        packet.GsoSize = received.GsoSize;
                         return true;
                     }
 

@@ -589,6 +589,10 @@ public sealed partial class TcpConnection
         packet!.Prepend(headerLength);
         header.WriteTo(packet.Span, Tuple.LocalAddress, Tuple.RemoteAddress, payloadSum);
         packet.ChecksumTrusted = true; // computed here, over bytes nobody else has touched
+        if (len > Mss)
+        {
+            packet.GsoSize = Mss; // a large segment (LargeSegmentLength): whole MSS of payload each, the last maybe short
+        }
         if ((flags & TcpFlags.Ack) != 0)
         {
             _lastAckSent = _rcvNxt;

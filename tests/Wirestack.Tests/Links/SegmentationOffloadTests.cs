@@ -25,8 +25,12 @@ public sealed class SegmentationOffloadTests
         SimulatedWire wire = sim.Wires[0];
         wire.GsoMaxSize = gsoMaxSize;
         wire.CopyPackets = copyPackets;
-        long largest = 0;
-        wire.Tap = (packet, _) => largest = Math.Max(largest, packet.Length);
+        long largest = 0, overMtu = 0;
+        wire.Tap = (packet, _) =>
+        {
+            largest = Math.Max(largest, packet.Length);
+            overMtu += packet.Length > LinkImpairments.None.Mtu ? 1 : 0;
+        };
         byte[] data = new byte[3 << 20];
         new Random(gsoMaxSize).NextBytes(data);
         using var listener = new NetSocket(serverHost, SocketType.Stream);
@@ -55,5 +59,12 @@ public sealed class SegmentationOffloadTests
             long dataSegments = clientHost.Counters.Tcp.OutSegs;
             Assert.True(dataSegments < data.Length / 1448 / 4, $"{dataSegments} segments for {data.Length} B");
         }
+
+        // TCP marks each large segment (PacketBuffer.GsoSize, what a TUN device with offloads puts in gso_size), and
+        // only those: the wire's tx_gso_packets / rx_gso_packets count exactly the packets over the MTU.
+        Assert.Equal(overMtu, wire.A.Counters.TxGsoPackets);
+        Assert.Equal(overMtu, wire.B.Counters.RxGsoPackets);
+        Assert.Equal(0, wire.B.Counters.TxGsoPackets); // ACKs are never large
+        Assert.Equal(gsoMaxSize == 0, overMtu == 0);
     }
 }
