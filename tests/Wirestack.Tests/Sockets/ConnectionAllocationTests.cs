@@ -44,10 +44,11 @@ public sealed class ConnectionAllocationTests(ITestOutputHelper output)
 
         double perConnection = (double)least / count;
         output.WriteLine($"{perConnection:0.#} B per connection");
-        // 2 × (TcpConnection 408 + NetSocket 112 + Cubic 96 + RttEstimator 80 + TimerEntry 64) = 1,520 B (the
-        // simulator's wire allocates nothing per packet); 1,808 B before the cuts. The slack of 16 B lets a field or
-        // two join TcpConnection, not any of the cut allocations (24 B and more) come back.
-        Assert.True(perConnection <= 1536, $"{perConnection:0.#} B per connection, more than the 1,520 B of the objects a user can reach");
+        // 2 × (TcpConnection 416 + NetSocket 112 + Cubic 96 + RttEstimator 80 + TimerEntry 64) = 1,536 B (the
+        // simulator's wire allocates nothing per packet); 1,808 B before the cuts. The slack of 16 B absorbs a table
+        // that grows once during the 500 connections (1.7 B per connection was seen) and a field joining
+        // TcpConnection, not any of the cut allocations (24 B and more per connection) coming back.
+        Assert.True(perConnection <= 1552, $"{perConnection:0.#} B per connection, more than the 1,536 B of the objects a user can reach");
     }
 
     /// <summary>One connection at a time; no asserts inside (xUnit's allocate).</summary>
