@@ -27,6 +27,10 @@ public sealed class TcpCounters
     public long TCPRenoRecovery;
     public long TCPFastRetrans;
     public long TCPLossProbes;
+    public long TCPHystartTrainDetect;
+    public long TCPHystartTrainCwnd;
+    public long TCPHystartDelayDetect;
+    public long TCPHystartDelayCwnd;
     public long TCPDSACKRecv;
     public long TCPSACKReneging;
     public long TCPOFOQueue;
