@@ -307,11 +307,16 @@ public sealed partial class TcpConnection
 
     /// <summary>What the congestion controller is told besides the window arithmetic (<see cref="AckContext"/>):
     /// SND.UNA, the highest sequence sent (Linux's snd_nxt), the pacing rate, and the GSO size (Linux
-    /// sk_gso_max_size: 64 KiB when the route offloads, else one MSS), the latter looked up only in slow start, the
-    /// only time CUBIC's HyStart uses it.</summary>
+    /// sk_gso_max_size: 64 KiB when the route offloads, else one MSS). The last two are worked out only in slow start,
+    /// the only time CUBIC's HyStart uses them (0 otherwise).</summary>
     private AckContext CongestionContext(ICongestionController cc)
     {
-        int gso = cc.Cwnd < cc.Ssthresh ? (_layer.Ip.GsoMaxSizeFor(Tuple.RemoteAddress) > 0 ? GsoMaxSize : Mss) : 0;
+        if (cc.Cwnd >= cc.Ssthresh)
+        {
+            return new AckContext(_sndUna, _sndMax, 0, 0, _layer.Counters);
+        }
+
+        int gso = _layer.Ip.GsoMaxSizeFor(Tuple.RemoteAddress) > 0 ? GsoMaxSize : Mss;
         return new AckContext(_sndUna, _sndMax, PacingRate(), gso, _layer.Counters);
     }
 

@@ -15,8 +15,10 @@ public readonly struct AckContext
     /// <param name="sndNxt">The highest sequence sent + 1 (Linux's tp->snd_nxt, which retransmissions do not move:
     /// the connection's SND.MAX).</param>
     /// <param name="pacingRate">The pacing rate in bytes per second as Linux computes it even without a pacing qdisc
-    /// (tcp_update_pacing_rate, sk_pacing_rate); 0 when there is none yet.</param>
-    /// <param name="gsoMaxSize">The largest segment the route sends at once, in bytes (Linux sk_gso_max_size).</param>
+    /// (tcp_update_pacing_rate, sk_pacing_rate); 0 when there is none yet. The connection works it out only in slow
+    /// start, the only time HyStart uses it, and passes 0 otherwise.</param>
+    /// <param name="gsoMaxSize">The largest segment the route sends at once, in bytes (Linux sk_gso_max_size); likewise
+    /// only in slow start.</param>
     /// <param name="counters">Where the controller counts what it detects (Linux NET_INC_STATS), if anywhere.</param>
     public AckContext(SeqNumber sndUna, SeqNumber sndNxt, long pacingRate, int gsoMaxSize, TcpCounters? counters)
     {
