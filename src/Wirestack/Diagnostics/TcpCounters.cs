@@ -28,6 +28,10 @@ public sealed class TcpCounters
     public long TCPFastRetrans;
     public long TCPLossProbes;
     public long TCPLossProbeRecovery;
+    public long TCPHystartTrainDetect;
+    public long TCPHystartTrainCwnd;
+    public long TCPHystartDelayDetect;
+    public long TCPHystartDelayCwnd;
     public long TCPDSACKRecv;
     public long TCPSACKReneging;
     public long TCPOFOQueue;

@@ -1,5 +1,6 @@
 // Acknowledgment processing and loss recovery: RFC 5681 (fast retransmit), RFC 6582 (NewReno), RFC 2018 / RFC 6675
 // (SACK-based recovery), RFC 2883 (D-SACK), RFC 6298 (RTT samples, Karn) and RFC 7323 §4 (RTTM).
+using Wirestack.Tcp.Congestion;
 using Wirestack.Time;
 using Wirestack.Wire;
 
@@ -92,7 +93,8 @@ public sealed partial class TcpConnection
         {
             int credited = _layer.Settings.AbcLimit > 0 ? acked : NewlyDelivered(acked, sackedBefore);
             _dupAcks = 0;
-            Congestion!.OnAck(credited, flightBefore, sample, now);
+            ICongestionController cc = Congestion!;
+            cc.OnAck(credited, flightBefore, sample, now, CongestionContext(cc));
             AutotuneSendBuffer();
         }
 

@@ -97,7 +97,7 @@ public sealed partial class TcpConnection
         _tsOffset = (uint)_layer.Random.Next();
         AdvertisedMss = ComputeAdvertisedMss();
         Mss = Math.Min(536, AdvertisedMss);
-        Congestion = CongestionControl.Create(_layer.Settings.CongestionControl, _layer.Settings.AbcLimit);
+        Congestion = CongestionControl.Create(_layer.Settings.CongestionControl, _layer.Settings.AbcLimit, _layer.Settings.HyStart);
         TcpSettings settings = _layer.Settings;
         if (Rtt.InitialRto == settings.InitialRto && Rtt.MinimumRto == settings.MinRto && Rtt.MaximumRto == settings.MaxRto)
         {
@@ -276,22 +276,54 @@ public sealed partial class TcpConnection
     /// initial window leaving as one TSO packet (limited_transmit, mss-setsockopt-tcp_maxseg-client).</summary>
     private int GsoSegments(int mss)
     {
-        const long gsoMaxSize = 65536;
-        long bytes = gsoMaxSize;
-        if (_dataAcknowledged && Rtt.SmoothedRtt is { } srtt && srtt > TimeSpan.Zero && Congestion is { } cc)
+        long bytes = GsoMaxSize;
+        long rate = PacingRate();
+        if (rate > 0 && Rtt.SmoothedRtt is { } srtt)
         {
-            double ratio = cc.Cwnd < cc.Ssthresh / 2 ? 2.0 : 1.2;
-            bytes = (long)(ratio * cc.Cwnd / srtt.TotalSeconds) >> 10; // sk_pacing_rate >> sk_pacing_shift
+            bytes = rate >> 10; // sk_pacing_rate >> sk_pacing_shift
             long minRttUs = (long)(Rtt.MinRtt ?? srtt).TotalMicroseconds >> 9; // tcp_tso_rtt_log
             if (minRttUs < 32)
             {
-                bytes += gsoMaxSize >> (int)minRttUs;
+                bytes += GsoMaxSize >> (int)minRttUs;
             }
 
-            bytes = Math.Min(bytes, gsoMaxSize);
+            bytes = Math.Min(bytes, GsoMaxSize);
         }
 
         return (int)Math.Max(bytes / Math.Max(mss, 1), 2);
+    }
+
+    /// <summary>Linux GSO_MAX_SIZE: the most one TSO/GSO packet carries.</summary>
+    private const int GsoMaxSize = 65536;
+
+    /// <summary>The pacing rate in bytes per second that Linux computes even without a pacing qdisc
+    /// (tcp_update_pacing_rate, sk_pacing_rate): cwnd / SRTT, times tcp_pacing_ss_ratio (2) while cwnd is below half
+    /// of ssthresh and tcp_pacing_ca_ratio (1.2) after. 0 until data has been acknowledged with an SRTT (Linux's
+    /// rate starts unlimited).</summary>
+    private long PacingRate()
+    {
+        if (_dataAcknowledged && Rtt.SmoothedRtt is { } srtt && srtt > TimeSpan.Zero && Congestion is { } cc)
+        {
+            double ratio = cc.Cwnd < cc.Ssthresh / 2 ? 2.0 : 1.2;
+            return (long)(ratio * cc.Cwnd / srtt.TotalSeconds);
+        }
+
+        return 0;
+    }
+
+    /// <summary>What the congestion controller is told besides the window arithmetic (<see cref="AckContext"/>):
+    /// SND.UNA, the highest sequence sent (Linux's snd_nxt), the pacing rate, and the GSO size (Linux
+    /// sk_gso_max_size: 64 KiB when the route offloads, else one MSS). The last two are worked out only in slow start,
+    /// the only time CUBIC's HyStart uses them (0 otherwise).</summary>
+    private AckContext CongestionContext(ICongestionController cc)
+    {
+        if (cc.Cwnd >= cc.Ssthresh)
+        {
+            return new AckContext(_sndUna, _sndMax, 0, 0, _layer.Counters);
+        }
+
+        int gso = _layer.Ip.GsoMaxSizeFor(Tuple.RemoteAddress) > 0 ? GsoMaxSize : Mss;
+        return new AckContext(_sndUna, _sndMax, PacingRate(), gso, _layer.Counters);
     }
 
     /// <summary>Sends one segment of new (or go-back-N) data or the FIN; false when nothing may go now.</summary>

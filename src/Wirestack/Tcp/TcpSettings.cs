@@ -148,6 +148,10 @@ public sealed class TcpSettings
     /// grows by the bytes the ACK covers, at most L * SMSS.</summary>
     public int AbcLimit { get; set; }
 
+    /// <summary>CUBIC ends slow start early by Linux's HyStart (tcp_cubic module parameter hystart = 1, the default;
+    /// <see cref="Congestion.Cubic"/>). FreeBSD's cubic has none.</summary>
+    public bool HyStart { get; set; } = true;
+
     /// <summary>FreeBSD's defaults, as its scripts and seed 004 §1.3.2 expect (75 s connect timeout).</summary>
     public static TcpSettings FreeBsd() => new()
     {
@@ -157,6 +161,7 @@ public sealed class TcpSettings
         MaxRto = TimeSpan.FromSeconds(64),                // TCPTV_REXMTMAX
         RetransmitSlop = TimeSpan.FromMilliseconds(200),  // net.inet.tcp.rexmit_slop
         AbcLimit = 2,                                     // net.inet.tcp.abc_l_var (net.inet.tcp.rfc3465 = 1)
+        HyStart = false,                                  // cc_cubic: no HyStart
         DelayedAck = TimeSpan.FromMilliseconds(40),
         TimeWait = TimeSpan.FromSeconds(60),
         CongestionControl = "reno",

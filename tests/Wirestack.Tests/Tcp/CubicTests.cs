@@ -1,5 +1,8 @@
+using Wirestack.Diagnostics;
+using Wirestack.Tcp;
 using Wirestack.Tcp.Congestion;
 using Wirestack.Time;
+using Wirestack.Wire;
 
 namespace Wirestack.Tests.Tcp;
 
@@ -289,5 +292,258 @@ public class CubicTests
         Assert.Equal(70 * 500, cubic.Cwnd);
         Assert.Equal(70 * 500, cubic.Ssthresh);
         Assert.Equal(100, cubic.WMax, 9);
+    }
+
+    // HyStart (Linux tcp_cubic hystart_update). delay_min is 20 ms; a round ends when SND.UNA passes RoundEnd.
+    private static readonly TimeSpan DelayMin = TimeSpan.FromMilliseconds(20);
+    private const uint RoundEnd = 1_000_000;
+
+    private static Instant Us(long microseconds) => T0 + TimeSpan.FromMicroseconds(microseconds);
+
+    /// <summary>What the connection passes on an ACK: SND.UNA (below <see cref="RoundEnd"/> unless
+    /// <paramref name="newRound"/>), SND.NXT = <see cref="RoundEnd"/>, no pacing rate (no ACK-train cushion).</summary>
+    private static AckContext Context(TcpCounters counters, bool newRound = false, long pacingRate = 0, int gso = Mss) =>
+        new(new SeqNumber(newRound ? RoundEnd + 1 : 1), new SeqNumber(RoundEnd), pacingRate, gso, counters);
+
+    /// <summary>A CUBIC sender in slow start at <paramref name="segments"/> segments that has seen a 20 ms RTT.</summary>
+    private static Cubic InSlowStart(int segments, bool hyStart = true)
+    {
+        var cubic = new Cubic(0, hyStart);
+        cubic.Initialize(Mss, T0);
+        cubic.OnAck(0, 0, DelayMin, T0); // delay_min, at 10 segments: below hystart_low_window
+        cubic.Cwnd = segments * Mss;
+        return cubic;
+    }
+
+    [Fact]
+    public void Hystart_ack_train_ends_slow_start_once_the_round_lasts_past_half_the_minimum_rtt()
+    {
+        var counters = new TcpCounters();
+        Cubic cubic = InSlowStart(100);
+        // The first ACK begins a round (round_start = last_ack = now); ACKs at most 2 ms apart form the train.
+        cubic.OnAck(0, 0, DelayMin, Us(0), Context(counters));
+        for (int ms = 1; ms <= 10; ms++)
+        {
+            cubic.OnAck(0, 0, DelayMin, Us(ms * 1000), Context(counters));
+        }
+
+        // threshold = (delay_min + hystart_ack_delay) / 2 = 10 ms, without pacing rate; "> threshold" trips.
+        Assert.False(cubic.HyStartFound);
+        Assert.Equal(int.MaxValue, cubic.Ssthresh);
+        cubic.OnAck(0, 0, DelayMin, Us(10_001), Context(counters));
+        Assert.True(cubic.HyStartFound);
+        Assert.Equal(100 * Mss, cubic.Ssthresh);
+        Assert.False(cubic.InSlowStart);
+        Assert.Equal(1, counters.TCPHystartTrainDetect);
+        Assert.Equal(100, counters.TCPHystartTrainCwnd);
+        Assert.Equal(0, counters.TCPHystartDelayDetect);
+
+        // Found: HyStart does nothing more until the window restarts.
+        cubic.OnAck(0, 0, DelayMin, Us(11_000), Context(counters));
+        Assert.Equal(1, counters.TCPHystartTrainDetect);
+    }
+
+    [Fact]
+    public void Hystart_ack_train_threshold_adds_four_gso_packets_at_the_pacing_rate_at_most_one_millisecond()
+    {
+        // hystart_ack_delay = min(1 ms, 4 * gso_max_size / pacing rate).
+        Assert.Equal(0, Cubic.HyStartAckDelay(default));
+        Assert.Equal(1000, Cubic.HyStartAckDelay(Context(new TcpCounters(), pacingRate: 10_000_000, gso: 65536)));
+        Assert.Equal(400, Cubic.HyStartAckDelay(Context(new TcpCounters(), pacingRate: 10_000_000, gso: 1000)));
+
+        // With a 1 ms cushion the threshold is (20 + 1) / 2 = 10.5 ms.
+        var counters = new TcpCounters();
+        Cubic cubic = InSlowStart(100);
+        AckContext context = Context(counters, pacingRate: 10_000_000, gso: 65536);
+        for (int ms = 0; ms <= 10; ms++)
+        {
+            cubic.OnAck(0, 0, DelayMin, Us(ms * 1000), context);
+        }
+
+        cubic.OnAck(0, 0, DelayMin, Us(10_500), context);
+        Assert.False(cubic.HyStartFound);
+        cubic.OnAck(0, 0, DelayMin, Us(10_501), context);
+        Assert.True(cubic.HyStartFound);
+        Assert.Equal(1, counters.TCPHystartTrainDetect);
+    }
+
+    [Fact]
+    public void Hystart_ack_train_is_broken_by_a_gap_of_more_than_two_milliseconds()
+    {
+        var counters = new TcpCounters();
+        Cubic cubic = InSlowStart(100);
+        cubic.OnAck(0, 0, DelayMin, Us(0), Context(counters));
+        cubic.OnAck(0, 0, DelayMin, Us(2000), Context(counters)); // 2 ms apart: still the train
+        // From here every ACK comes 2.001 ms after the last one of the train: none continues it, however long.
+        for (long us = 4001; us < 30_000; us += 2001)
+        {
+            cubic.OnAck(0, 0, DelayMin, Us(us), Context(counters));
+        }
+
+        Assert.False(cubic.HyStartFound);
+        Assert.Equal(0, counters.TCPHystartTrainDetect);
+    }
+
+    [Fact]
+    public void Hystart_delay_ends_slow_start_when_eight_samples_of_a_round_all_exceed_delay_min_plus_an_eighth()
+    {
+        // delay_min / 8 = 2.5 ms, clamped to [4 ms, 16 ms]: the round's minimum must exceed 24 ms. ACKs 3 ms apart
+        // keep the ACK train out of it.
+        var counters = new TcpCounters();
+        Cubic cubic = InSlowStart(100);
+        TimeSpan high = TimeSpan.FromMicroseconds(24_001);
+        for (int i = 0; i < Cubic.HyStartMinSamples; i++)
+        {
+            cubic.OnAck(0, 0, high, Us(i * 3000), Context(counters));
+        }
+
+        Assert.False(cubic.HyStartFound); // eight samples taken, none judged yet
+        cubic.OnAck(0, 0, high, Us(8 * 3000), Context(counters));
+        Assert.True(cubic.HyStartFound);
+        Assert.Equal(100 * Mss, cubic.Ssthresh);
+        Assert.Equal(1, counters.TCPHystartDelayDetect);
+        Assert.Equal(100, counters.TCPHystartDelayCwnd);
+        Assert.Equal(0, counters.TCPHystartTrainDetect);
+    }
+
+    [Fact]
+    public void Hystart_delay_judges_the_smallest_sample_of_the_round_against_a_clamped_threshold()
+    {
+        // One sample at exactly delay_min + 4 ms keeps the round's minimum at the threshold: not above it.
+        var counters = new TcpCounters();
+        Cubic cubic = InSlowStart(100);
+        cubic.OnAck(0, 0, TimeSpan.FromMilliseconds(24), Us(0), Context(counters));
+        for (int i = 1; i < 20; i++)
+        {
+            cubic.OnAck(0, 0, TimeSpan.FromMilliseconds(30), Us(i * 3000), Context(counters));
+        }
+
+        Assert.False(cubic.HyStartFound);
+
+        // A 200 ms path: delay_min / 8 = 25 ms is clamped to 16 ms.
+        Cubic slow = new(0, hyStart: true);
+        slow.Initialize(Mss, T0);
+        slow.OnAck(0, 0, TimeSpan.FromMilliseconds(200), T0);
+        slow.Cwnd = 100 * Mss;
+        for (int i = 0; i <= Cubic.HyStartMinSamples; i++)
+        {
+            slow.OnAck(0, 0, TimeSpan.FromMilliseconds(216), Us(i * 3000), Context(counters));
+        }
+
+        Assert.False(slow.HyStartFound);
+        for (int i = 0; i <= Cubic.HyStartMinSamples; i++)
+        {
+            slow.OnAck(0, 0, TimeSpan.FromMicroseconds(216_001), Us(30_000 + i * 3000), Context(counters, newRound: i == 0));
+        }
+
+        Assert.True(slow.HyStartFound);
+    }
+
+    [Fact]
+    public void Hystart_does_nothing_below_sixteen_segments()
+    {
+        var counters = new TcpCounters();
+        Cubic cubic = InSlowStart(Cubic.HyStartLowWindow - 1);
+        for (int i = 0; i < 20; i++)
+        {
+            // Both detectors would fire: a 19 ms train and RTTs 10 ms above delay_min.
+            cubic.OnAck(0, 0, TimeSpan.FromMilliseconds(30), Us(i * 1000), Context(counters));
+        }
+
+        Assert.False(cubic.HyStartFound);
+        Assert.Equal(int.MaxValue, cubic.Ssthresh);
+        Assert.Equal(0, counters.TCPHystartTrainDetect + counters.TCPHystartDelayDetect);
+
+        // At 16 it acts: the first update begins a round, whose ninth sample ends slow start.
+        cubic.Cwnd = Cubic.HyStartLowWindow * Mss;
+        for (int i = 0; i <= Cubic.HyStartMinSamples; i++)
+        {
+            cubic.OnAck(0, 0, TimeSpan.FromMilliseconds(30), Us(20_000 + i * 1000), Context(counters));
+        }
+
+        Assert.True(cubic.HyStartFound);
+        Assert.Equal(Cubic.HyStartLowWindow * Mss, cubic.Ssthresh);
+        Assert.Equal(1, counters.TCPHystartDelayDetect);
+        Assert.Equal(16, counters.TCPHystartDelayCwnd);
+    }
+
+    [Fact]
+    public void Hystart_round_restarts_when_snd_una_passes_the_snd_nxt_of_the_round_start()
+    {
+        var counters = new TcpCounters();
+        Cubic cubic = InSlowStart(100);
+        TimeSpan high = TimeSpan.FromMilliseconds(30);
+        for (int i = 0; i < Cubic.HyStartMinSamples; i++)
+        {
+            cubic.OnAck(0, 0, high, Us(i * 3000), Context(counters));
+        }
+
+        // The ninth sample would end slow start, but this ACK passes end_seq: a new round, whose sample count and
+        // minimum start again.
+        cubic.OnAck(0, 0, high, Us(8 * 3000), Context(counters, newRound: true));
+        Assert.False(cubic.HyStartFound);
+
+        // The new round's ACK train runs from its own start: 9 ms in, under the 10 ms threshold...
+        for (int ms = 1; ms <= 9; ms++)
+        {
+            cubic.OnAck(0, 0, DelayMin, Us(24_000 + ms * 1000), Context(counters));
+        }
+
+        Assert.False(cubic.HyStartFound);
+        // ... and its samples of 20 ms keep the round's minimum at delay_min.
+        cubic.OnAck(0, 0, DelayMin, Us(34_001), Context(counters));
+        Assert.True(cubic.HyStartFound);
+        Assert.Equal(1, counters.TCPHystartTrainDetect);
+        Assert.Equal(0, counters.TCPHystartDelayDetect);
+    }
+
+    [Fact]
+    public void Hystart_acts_again_after_a_retransmission_timeout_and_not_when_off_or_without_context()
+    {
+        var counters = new TcpCounters();
+        Cubic cubic = InSlowStart(100);
+        for (int ms = 0; ms <= 11; ms++)
+        {
+            cubic.OnAck(0, 0, DelayMin, Us(ms * 1000), Context(counters));
+        }
+
+        Assert.True(cubic.HyStartFound);
+
+        // Linux cubictcp_state(TCP_CA_Loss): found cleared, a new round.
+        cubic.OnRetransmitTimeout(100 * Mss, Us(12_000));
+        Assert.False(cubic.HyStartFound);
+        cubic.Cwnd = 50 * Mss; // slow start again, below the new ssthresh of 70
+        for (int ms = 0; ms <= 11; ms++)
+        {
+            cubic.OnAck(0, 0, DelayMin, Us(100_000 + ms * 1000), Context(counters));
+        }
+
+        Assert.True(cubic.HyStartFound);
+        Assert.Equal(50 * Mss, cubic.Ssthresh);
+        Assert.Equal(2, counters.TCPHystartTrainDetect);
+        Assert.Equal(150, counters.TCPHystartTrainCwnd);
+
+        // Off (FreeBSD's cubic has none), or no context from the connection: slow start goes on.
+        Cubic off = InSlowStart(100, hyStart: false);
+        Cubic blind = InSlowStart(100);
+        for (int ms = 0; ms <= 20; ms++)
+        {
+            off.OnAck(0, 0, TimeSpan.FromMilliseconds(40), Us(ms * 1000), Context(counters));
+            blind.OnAck(0, 0, TimeSpan.FromMilliseconds(40), Us(ms * 1000));
+        }
+
+        Assert.False(off.HyStartFound || blind.HyStartFound);
+        Assert.Equal(int.MaxValue, off.Ssthresh);
+        Assert.Equal(int.MaxValue, blind.Ssthresh);
+        Assert.Equal(2, counters.TCPHystartTrainDetect);
+    }
+
+    [Fact]
+    public void Hystart_is_on_in_the_linux_profile_and_off_in_freebsds()
+    {
+        Assert.True(new TcpSettings().HyStart);
+        Assert.False(TcpSettings.FreeBsd().HyStart);
+        Assert.True(((Cubic)CongestionControl.Create("cubic")).HyStart);
+        Assert.False(((Cubic)CongestionControl.Create("cubic", 2, hyStart: false)).HyStart);
     }
 }

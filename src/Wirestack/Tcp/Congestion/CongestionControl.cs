@@ -13,13 +13,14 @@ public static class CongestionControl
     /// <param name="name">The Linux name.</param>
     /// <param name="abcLimit">How slow start counts an ACK (<see cref="SlowStart"/>): 0 as Linux does, or the
     /// RFC 3465 limit L in segments (FreeBSD's <c>net.inet.tcp.abc_l_var</c>, 2).</param>
+    /// <param name="hyStart">CUBIC ends slow start by Linux's HyStart (<see cref="Cubic.HyStart"/>).</param>
     /// <exception cref="ArgumentException">The name is not one of <see cref="AvailableNames"/>.</exception>
-    public static ICongestionController Create(string name, int abcLimit = 0)
+    public static ICongestionController Create(string name, int abcLimit = 0, bool hyStart = true)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (name.Equals(Cubic.AlgorithmName, StringComparison.OrdinalIgnoreCase))
         {
-            return new Cubic(abcLimit);
+            return new Cubic(abcLimit, hyStart);
         }
 
         if (name.Equals(NewReno.AlgorithmName, StringComparison.OrdinalIgnoreCase)

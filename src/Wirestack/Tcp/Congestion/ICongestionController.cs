@@ -31,7 +31,9 @@ public interface ICongestionController
     /// <param name="bytesInFlight">Bytes outstanding (FlightSize).</param>
     /// <param name="rttSample">The RTT measured on this ACK, if any (after Karn's rule).</param>
     /// <param name="now">The stack's clock.</param>
-    void OnAck(int bytesAcked, int bytesInFlight, TimeSpan? rttSample, Instant now);
+    /// <param name="context">What else the connection knows (sequence numbers, pacing rate, GSO size, counters), for
+    /// controllers that need it (CUBIC's HyStart); <c>default</c> when nothing is known.</param>
+    void OnAck(int bytesAcked, int bytesInFlight, TimeSpan? rttSample, Instant now, in AckContext context = default);
 
     /// <summary>Fast retransmit / fast recovery is entered (three duplicate ACKs or SACK-detected loss): reduce
     /// ssthresh and set cwnd = ssthresh.</summary>

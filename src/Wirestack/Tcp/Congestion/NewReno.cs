@@ -74,7 +74,7 @@ public sealed class NewReno : ICongestionController
         _inTimeoutBackoff = false;
     }
 
-    public void OnAck(int bytesAcked, int bytesInFlight, TimeSpan? rttSample, Instant now)
+    public void OnAck(int bytesAcked, int bytesInFlight, TimeSpan? rttSample, Instant now, in AckContext context = default)
     {
         if (bytesAcked <= 0)
         {

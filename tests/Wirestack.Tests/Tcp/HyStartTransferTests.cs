@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Sockets;
+using Wirestack.Diagnostics;
+using Wirestack.Links;
+using Wirestack.Simulation;
+using Wirestack.Sockets;
+using Wirestack.Stack;
+using Wirestack.Tcp;
+using Xunit.Abstractions;
+
+namespace Wirestack.Tests.Tcp;
+
+/// <summary>
+/// Linux's HyStart (tcp_cubic hystart_update) in a whole transfer, in virtual time and deterministic by seed: over
+/// 1 Gbit/s with 10 ms one-way delay and a 1 MiB bottleneck queue (the path of the simulated bench,
+/// WirestackBenchmarks.SimulatedGigabit), slow start without HyStart overshoots the queue and loses thousands of
+/// segments; with it, slow start ends near the path's capacity.
+/// </summary>
+public sealed class HyStartTransferTests(ITestOutputHelper output)
+{
+    private const int Bytes = 24 << 20;
+
+    /// <summary>Sends <see cref="Bytes"/> from a to b and returns the sender's TCP counters.</summary>
+    private TcpCounters Transfer(bool hyStart, int gsoMaxSize)
+    {
+        var impairments = new LinkImpairments
+        {
+            RateBitsPerSecond = 1_000_000_000,
+            Delay = TimeSpan.FromMilliseconds(10),
+            QueueLimitBytes = 1 << 20,
+        };
+        using var sim = new Simulator(1);
+        NetStack a = sim.AddHost("a", new NetStackOptions { Tcp = new TcpSettings { HyStart = hyStart } });
+        NetStack b = sim.AddHost("b");
+        SimulatedWire wire = sim.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", impairments, impairments, rxRing: 4096);
+        wire.GsoMaxSize = gsoMaxSize;
+        using var listener = new NetSocket(b, SocketType.Stream);
+        listener.Bind(new IPEndPoint(IPAddress.Any, 5001));
+        listener.Listen(4);
+        using var client = new NetSocket(a, SocketType.Stream);
+        client.Connect(new IPEndPoint(IPAddress.Parse("10.0.0.2"), 5001));
+        using NetSocket server = listener.Accept();
+        // BDP = 1 Gbit/s × 20 ms = 2.5 MB: 8 MiB buffers give a 4 MiB window, so only the congestion window limits.
+        client.Connection!.SetBufferSizesUnclamped(8 << 20, 8 << 20);
+        server.Connection!.SetBufferSizesUnclamped(8 << 20, 8 << 20);
+        using var reader = new SocketDrain(sim, server);
+        Assert.Equal(Bytes, client.Send(new byte[Bytes]));
+        client.Close();
+        sim.RunUntil(() => reader.Finished, TimeSpan.FromSeconds(600));
+        Assert.Equal(Bytes, reader.BytesReceived);
+
+        TcpCounters tcp = a.Counters.Tcp;
+        output.WriteLine($"HyStart {hyStart}, GSO {gsoMaxSize}: RetransSegs {tcp.RetransSegs}, TCPTimeouts {tcp.TCPTimeouts}, " +
+            $"TCPHystartTrainDetect {tcp.TCPHystartTrainDetect} (cwnd {tcp.TCPHystartTrainCwnd}), " +
+            $"TCPHystartDelayDetect {tcp.TCPHystartDelayDetect} (cwnd {tcp.TCPHystartDelayCwnd})");
+        return tcp;
+    }
+
+    [Fact]
+    public void Slow_start_ends_by_hystart_with_far_fewer_retransmissions_than_without()
+    {
+        TcpCounters on = Transfer(hyStart: true, gsoMaxSize: 0);
+        TcpCounters off = Transfer(hyStart: false, gsoMaxSize: 0);
+
+        // One slow start, ended once by HyStart (here by the delay detector: the queue grows the RTT by more than
+        // 4 ms within a round), at a window between the BDP (~1,700 segments) and twice it.
+        Assert.Equal(1, on.TCPHystartTrainDetect + on.TCPHystartDelayDetect);
+        Assert.InRange(on.TCPHystartTrainCwnd + on.TCPHystartDelayCwnd, 1000, 3500);
+        Assert.Equal(0, off.TCPHystartTrainDetect + off.TCPHystartDelayDetect);
+        Assert.Equal(0, on.TCPTimeouts);
+        // Without it slow start doubles past BDP + queue and loses thousands of segments.
+        Assert.True(off.RetransSegs > 1000, $"without HyStart: {off.RetransSegs} retransmitted");
+        Assert.True(on.RetransSegs * 10 < off.RetransSegs, $"{on.RetransSegs} retransmitted with HyStart, {off.RetransSegs} without");
+    }
+
+    [Fact]
+    public void With_segmentation_offload_the_ack_train_ends_slow_start_and_fewer_segments_are_lost()
+    {
+        TcpCounters on = Transfer(hyStart: true, gsoMaxSize: 65535);
+        TcpCounters off = Transfer(hyStart: false, gsoMaxSize: 65535);
+
+        // 64 KB packets: the round's ACKs come as a train spanning more than delay_min / 2 before the RTT has grown
+        // enough for the delay detector.
+        Assert.Equal(1, on.TCPHystartTrainDetect);
+        Assert.InRange(on.TCPHystartTrainCwnd, 1000, 3500);
+        Assert.Equal(0, off.TCPHystartTrainDetect + off.TCPHystartDelayDetect);
+        Assert.True(on.RetransSegs < off.RetransSegs, $"{on.RetransSegs} retransmitted with HyStart, {off.RetransSegs} without");
+    }
+}
