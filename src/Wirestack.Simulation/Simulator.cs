@@ -152,17 +152,17 @@ public sealed class Simulator : IDisposable
             }
         }
 
-        for (int i = 0; i < _wires.Count; i++)
+        // Every wire's two ports belong to hosts (Connect), whose PollAt already counts each port's next arrival, or
+        // its moderated interrupt: a packet arriving at a port that waits for its interrupt is not an event of its
+        // own (Step brings it into the ring with the others).
+        if (Concurrent)
         {
-            if (!Concurrent)
+            for (int i = 0; i < _wires.Count; i++)
             {
-                at = Instant.Earliest(at, _wires[i].NextDeliveryAt); // one thread: the wire's gate guards nothing
-                continue;
-            }
-
-            lock (_wireGates[i])
-            {
-                at = Instant.Earliest(at, _wires[i].NextDeliveryAt);
+                lock (_wireGates[i])
+                {
+                    at = Instant.Earliest(at, _wires[i].NextDeliveryAt);
+                }
             }
         }
 

@@ -306,8 +306,8 @@ internal sealed class BenchRunner
         // by their bytes. Fewer, larger events; the simulated transfer itself differs (bursts into the 1 MiB queue).
         string gsoName = name + ", TSO/GRO on the simulated NICs";
         Say($"{gsoName} ...");
-        WirestackBenchmarks.SimulatedWarmUp(_settings.SimulatedBytes, gsoMaxSize: 65535);
-        SimulatedFigure gso = WirestackBenchmarks.SimulatedGigabit(_settings.SimulatedBytes, gsoMaxSize: 65535);
+        WirestackBenchmarks.SimulatedWarmUp(_settings.SimulatedBytes, new SimulatedNics(GsoMaxSize: 65535));
+        SimulatedFigure gso = WirestackBenchmarks.SimulatedGigabit(_settings.SimulatedBytes, new SimulatedNics(GsoMaxSize: 65535));
         Add("simulated", gsoName, "s", gso.WallSeconds, "real time (the transfer's simulated duration)", gso.SimulatedSeconds,
             string.Create(CultureInfo.InvariantCulture,
                 $"as above with SimulatedWire.GsoMaxSize = 65535 (64 KiB segments on the line); {gso.SimulatedSeconds / gso.WallSeconds:0.0}× faster than real time; " +

@@ -337,12 +337,12 @@ internal static class WirestackBenchmarks
     /// of 0.1 GB each (or of <paramref name="bytes"/> when smaller), so that the JIT has tiered the whole path up
     /// (one 0.1 GB run left the loss-recovery code at tier 0: it runs only in the first phase of a transfer).
     /// Returns the bytes each warm-up transferred.</summary>
-    public static long SimulatedWarmUp(long bytes, int gsoMaxSize = 0)
+    public static long SimulatedWarmUp(long bytes, SimulatedNics nics = default)
     {
         long warmup = Math.Min(bytes, 100_000_000);
         for (int i = 0; i < SimulatedWarmupRuns; i++)
         {
-            SimulatedGigabit(warmup, gsoMaxSize);
+            SimulatedGigabit(warmup, nics);
         }
 
         return warmup;
@@ -355,9 +355,9 @@ internal static class WirestackBenchmarks
     /// virtual time: how long it takes on the wall clock against how long it would take in real time. Both ends are
     /// event-driven (non-blocking calls run from readiness callbacks on the simulator's context), as a server
     /// would be.</summary>
-    /// <param name="gsoMaxSize">The simulated wire's segmentation offload (<see cref="SimulatedWire.GsoMaxSize"/>):
-    /// 0, one packet per MSS; 65535, NICs with TSO/GRO, large segments serialised and queued by their bytes.</param>
-    public static SimulatedFigure SimulatedGigabit(long bytes, int gsoMaxSize = 0)
+    /// <param name="nics">The simulated NICs' offloads: none by default (one packet per MSS, each seen by the
+    /// receiving host when it arrives).</param>
+    public static SimulatedFigure SimulatedGigabit(long bytes, SimulatedNics nics = default)
     {
         var impairments = new LinkImpairments
         {
@@ -369,7 +369,9 @@ internal static class WirestackBenchmarks
         NetStack a = sim.AddHost("a");
         NetStack b = sim.AddHost("b");
         SimulatedWire wire = sim.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", impairments, impairments, rxRing: 4096);
-        wire.GsoMaxSize = gsoMaxSize;
+        wire.GsoMaxSize = nics.GsoMaxSize;
+        wire.RxCoalesce = nics.RxCoalesce;
+        wire.GenericReceiveOffload = nics.Gro;
         // The sender's buffer is handed to the receiver, as the kernel's loopback hands over its skb: the transfer
         // (every packet's timing, drop and loss) is the same as with the default copy, which models a NIC's DMA.
         wire.CopyPackets = false;
@@ -476,3 +478,10 @@ internal static class WirestackBenchmarks
         }
     }
 }
+
+/// <summary>The offloads of the simulated transfer's NICs (<see cref="WirestackBenchmarks.SimulatedGigabit"/>).</summary>
+/// <param name="GsoMaxSize">Segmentation offload (<see cref="SimulatedWire.GsoMaxSize"/>): 0, one packet per MSS;
+/// 65535, TSO/GRO, large segments serialised and queued by their bytes.</param>
+/// <param name="RxCoalesce">Receive interrupt moderation (<see cref="SimulatedWire.RxCoalesce"/>, rx-usecs).</param>
+/// <param name="Gro">Generic receive offload in the receiving stack (<see cref="SimulatedWire.GenericReceiveOffload"/>).</param>
+public readonly record struct SimulatedNics(int GsoMaxSize = 0, TimeSpan RxCoalesce = default, bool Gro = false);

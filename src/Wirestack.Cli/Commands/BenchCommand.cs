@@ -114,6 +114,8 @@ internal static class BenchCommand
         Option<int> count = CliOptions.Integer("--count", "Round trips (latency).", 1_000_000, 10);
         Option<long> buffer = CliOptions.Size("--buffer", "Socket buffer size of each bulk connection (default 4MiB).", 4096, int.MaxValue);
         Option<int> gso = CliOptions.Integer("--gso", "bulk: the wire's segmentation offload in bytes (0: off).", WirestackPair.DefaultGsoMaxSize, 0);
+        Option<int> rxUsecs = CliOptions.Integer("--rx-usecs", "simulated: receive interrupt moderation of the simulated NICs in µs (ethtool -C rx-usecs; 0: off).", 0, 0);
+        Option<bool> gro = new("--gro") { Description = "simulated: generic receive offload on the simulated NICs." };
         Option<bool> ephemeral = new("--ephemeral") { Description = "rate: let connect pick random ephemeral ports instead of round-robin binds." };
         Option<bool> allocations = new("--allocations") { Description = "Sample what allocates (GCAllocationTick events) and print the top kinds on stderr." };
         var command = new Command("bench-wirestack", "Wirestack's side of one 'wirestack bench' measurement alone (for profiling); prints one JSON object.")
@@ -129,6 +131,8 @@ internal static class BenchCommand
         command.Options.Add(buffer);
         command.Options.Add(ephemeral);
         command.Options.Add(gso);
+        command.Options.Add(rxUsecs);
+        command.Options.Add(gro);
         command.SetAction(parsed =>
         {
             using AllocationSampler? sampler = parsed.GetValue(allocations) ? new AllocationSampler() : null;
@@ -140,7 +144,9 @@ internal static class BenchCommand
                     (int)parsed.ValueOr(buffer, WirestackBenchmarks.BulkBufferBytes), parsed.GetValue(gso)).ToJson(),
                 "rate" => WirestackBenchmarks.ConnectionRate(warmup, time, parsed.GetValue(ephemeral)).ToJson(),
                 "memory" => WirestackBenchmarks.IdleMemory(parsed.GetValue(connections), parsed.InvocationConfiguration.Error.WriteLine).ToJson(),
-                "simulated" => Simulated((long)(parsed.GetValue(seconds) * 1e8), parsed.GetResult(gso) is { Implicit: false } ? parsed.GetValue(gso) : 0),
+                "simulated" => Simulated((long)(parsed.GetValue(seconds) * 1e8), new SimulatedNics(
+                    parsed.GetResult(gso) is { Implicit: false } ? parsed.GetValue(gso) : 0,
+                    TimeSpan.FromMicroseconds(parsed.GetValue(rxUsecs)), parsed.GetValue(gro))),
                 _ => WirestackBenchmarks.PingPong(parsed.GetValue(count), warmup).ToJson(),
             };
             JsonOutput.Write(parsed.InvocationConfiguration.Output, result);
@@ -157,13 +163,13 @@ internal static class BenchCommand
 
     /// <summary>The simulated transfer as the bench measures it: after an untimed warm-up of 0.1 GB (or the bytes, when fewer)
     /// (at most 0.1 GB), so that a profile shows the optimised code. <c>--gso</c> only when given (default: off).</summary>
-    private static JsonObject Simulated(long bytes, int gsoMaxSize)
+    private static JsonObject Simulated(long bytes, SimulatedNics nics)
     {
-        WirestackBenchmarks.SimulatedWarmUp(bytes, gsoMaxSize);
+        WirestackBenchmarks.SimulatedWarmUp(bytes, nics);
         TimeSpan threadStart = CpuTime.Thread();
         long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
         int gen0Start = GC.CollectionCount(0), gen2Start = GC.CollectionCount(2);
-        JsonObject result = WirestackBenchmarks.SimulatedGigabit(bytes, gsoMaxSize).ToJson();
+        JsonObject result = WirestackBenchmarks.SimulatedGigabit(bytes, nics).ToJson();
         result["thread_cpu_seconds"] = (CpuTime.Thread() - threadStart).TotalSeconds; // the simulator's thread alone
         result["allocated_bytes"] = GC.GetTotalAllocatedBytes(precise: true) - allocatedStart;
         result["gen0_collections"] = GC.CollectionCount(0) - gen0Start;

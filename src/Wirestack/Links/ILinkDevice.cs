@@ -30,6 +30,11 @@ public interface ILinkDevice
     /// large segment instead of one segment per MSS. 0 (the default) when the device has no such offload.</summary>
     int GsoMaxSize => 0;
 
+    /// <summary>Generic receive offload (Linux's GRO, <c>ethtool -K dev gro on</c>): consecutive in-order TCP
+    /// segments of one flow that the device hands over in one poll are merged into one large segment before IP
+    /// input (<see cref="Stack.ReceiveOffload"/>). False (the default) when the device does not ask for it.</summary>
+    bool GenericReceiveOffload => false;
+
     /// <summary>Device counters (<c>ethtool -S</c> style).</summary>
     LinkCounters Counters { get; }
 

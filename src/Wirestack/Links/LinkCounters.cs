@@ -32,6 +32,11 @@ public sealed class LinkCounters
     /// (<c>rx_gso_packets</c>; each is also one of <see cref="RxPackets"/>).</summary>
     public long RxGsoPackets;
 
+    /// <summary>Received TCP segments that generic receive offload merged into the segment before them, so the
+    /// stack's IP and TCP input saw one packet for several (<c>rx_gro_merged</c>; each is also one of
+    /// <see cref="RxPackets"/>).</summary>
+    public long RxGroMerged;
+
     public IReadOnlyDictionary<string, long> Snapshot() => new SortedDictionary<string, long>
     {
         ["rx_packets"] = RxPackets,
@@ -45,5 +50,6 @@ public sealed class LinkCounters
         ["tx_queue_drops"] = TxQueueDrops,
         ["tx_gso_packets"] = TxGsoPackets,
         ["rx_gso_packets"] = RxGsoPackets,
+        ["rx_gro_merged"] = RxGroMerged,
     };
 }

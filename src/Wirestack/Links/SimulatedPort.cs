@@ -38,11 +38,27 @@ public sealed class SimulatedPort : ILinkDevice
 
     public SimulatedWire Wire => _wire;
 
+    /// <summary>The wire's <see cref="SimulatedWire.GenericReceiveOffload"/>.</summary>
+    public bool GenericReceiveOffload => _wire.GenericReceiveOffload;
+
     /// <summary>When a packet is ready: the arrival time of the oldest packet waiting in the ring (at or before
-    /// now), else the arrival time of the next packet in flight towards this port, else null.</summary>
-    public Instant? PollAt => RxRing.TryPeek(out PacketBuffer? waiting)
-        ? new Instant(waiting.Timestamp)
-        : _wire.NextArrivalAt(this);
+    /// now), else the arrival time of the next packet in flight towards this port, else null. With
+    /// <see cref="SimulatedWire.RxCoalesce"/>, the moderated interrupt: that arrival plus the coalescing time
+    /// (at once while a poll is draining the ring).</summary>
+    public Instant? PollAt
+    {
+        get
+        {
+            long coalesceUs = (long)_wire.RxCoalesce.TotalMicroseconds;
+            if (RxRing.TryPeek(out PacketBuffer? waiting))
+            {
+                return new Instant(_draining ? waiting.Timestamp : waiting.Timestamp + coalesceUs);
+            }
+
+            Instant? next = _wire.NextArrivalAt(this);
+            return coalesceUs == 0 || next is null ? next : new Instant(next.Value.Microseconds + coalesceUs);
+        }
+    }
 
     internal bool IsA { get; }
 
@@ -60,8 +76,36 @@ public sealed class SimulatedPort : ILinkDevice
     public bool TryReceive(Instant now, [NotNullWhen(true)] out PacketBuffer? packet)
     {
         _wire.DeliverDueTo(this, now);
-        return RxRing.TryDequeue(out packet);
+        long coalesceUs = (long)_wire.RxCoalesce.TotalMicroseconds;
+        if (coalesceUs > 0 && !_draining)
+        {
+            // Interrupt moderation: nothing until the oldest waiting packet has waited the coalescing time; then
+            // the poll drains everything that has arrived (NAPI), and the next packet starts a new wait.
+            if (!RxRing.TryPeek(out PacketBuffer? oldest) || oldest.Timestamp + coalesceUs > now.Microseconds)
+            {
+                packet = null;
+                return false;
+            }
+
+            _draining = true;
+        }
+
+        if (RxRing.TryDequeue(out packet))
+        {
+            if (!RxRing.TryPeek(out _))
+            {
+                _draining = false; // the ring is empty: the interrupt is re-armed
+            }
+
+            return true;
+        }
+
+        _draining = false;
+        return false;
     }
+
+    // A moderated interrupt has fired and the ring is being drained.
+    private bool _draining;
 
     public override string ToString() => Name;
 }

@@ -111,6 +111,27 @@ public sealed class SimulatedWire
     /// in-memory links where packets are not meant to model a real line (the benchmark's wire).</summary>
     public int GsoMaxSize { get; set; }
 
+    /// <summary>Receive interrupt moderation of both ports (Linux's <c>ethtool -C dev rx-usecs</c>): a port holds
+    /// the packets that arrive for it and is ready to be polled this long after the first of them arrived; the poll
+    /// then takes every packet that has arrived by then. Zero (the default): each packet is ready when it arrives.
+    /// The packets on the wire (their timing, queueing, loss) are the same either way; only when the receiving
+    /// host sees them changes.</summary>
+    public TimeSpan RxCoalesce
+    {
+        get => _rxCoalesce;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            _rxCoalesce = value;
+        }
+    }
+
+    private TimeSpan _rxCoalesce;
+
+    /// <summary>Generic receive offload on both ports (<see cref="ILinkDevice.GenericReceiveOffload"/>): the
+    /// receiving stack merges consecutive segments of a flow taken in one poll. Off by default.</summary>
+    public bool GenericReceiveOffload { get; set; }
+
     /// <summary>Optional observer called with every packet as it is delivered, with its arrival time (for a
     /// wire-level capture). It must not keep the span.</summary>
     public Action<ReadOnlySpan<byte>, Instant>? Tap { get; set; }

@@ -105,8 +105,17 @@ public sealed class NetStack
         foreach (NetInterface iface in _pollOrder)
         {
             int budget = Options.Ip.RxBudget;
-            while (budget-- > 0 && iface.Device.TryReceive(now, out PacketBuffer? packet))
+            bool gro = iface.Device.GenericReceiveOffload;
+            PacketBuffer? held = null; // GRO: the packet that ended the last merge, next in line
+            while (true)
             {
+                PacketBuffer? packet = held;
+                held = null;
+                if (packet is null && (budget-- <= 0 || !iface.Device.TryReceive(now, out packet)))
+                {
+                    break;
+                }
+
                 worked = true;
                 if (packet.Length > 0 && packet.Span[0] >> 4 == 6)
                 {
@@ -115,6 +124,17 @@ public sealed class NetStack
                     iface.Device.Counters.RxNoHandler++;
                     packet.Dispose();
                     continue;
+                }
+
+                // GRO (ReceiveOffload): the following packets of this poll join this one while they continue it.
+                while (gro && budget > 0 && iface.Device.TryReceive(now, out PacketBuffer? following))
+                {
+                    budget--;
+                    if (!ReceiveOffload.TryMerge(ref packet, following, Pool, iface.Device.Counters))
+                    {
+                        held = following;
+                        break;
+                    }
                 }
 
                 Ip.Input(iface, packet, now);

@@ -104,10 +104,12 @@ public sealed partial class TcpConnection
     }
 
     /// <summary>RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment, and otherwise
-    /// within the delayed-ACK time; at once when a hole was filled (RFC 5681 §4.2).</summary>
+    /// within the delayed-ACK time; at once when a hole was filled (RFC 5681 §4.2). A segment of more than one MSS
+    /// (a peer's TSO, a receive offload's merge) is more than one full-sized segment by itself: ACKed at once, as
+    /// Linux's __tcp_ack_snd_check does when more than rcv_mss bytes arrived since the last ACK.</summary>
     private void ScheduleAck(int bytes, bool filledHole, Instant now)
     {
-        _unackedSegments += bytes >= Mss ? 2 : 1;
+        _unackedSegments += bytes > Mss ? 3 : bytes == Mss ? 2 : 1;
         if (filledHole || _unackedSegments >= 3 || _quickAcks > 0)
         {
             if (_quickAcks > 0)
