@@ -226,7 +226,7 @@ public sealed partial class TcpConnection
         int flight = FlightSize;
         Congestion!.OnCongestionEvent(flight, now);
         _layer.Counters.TCPFastRetrans++;
-        Trace?.Add(new TcpTraceEvent(now, "recovery", $"enter at {_sndUna.Value} (cwnd {Congestion.Cwnd}, ssthresh {Congestion.Ssthresh})"));
+        Trace?.Add(new TcpTraceEvent(now, "recovery", $"enter at {_sndUna.Value} (cwnd {Congestion.Cwnd}, ssthresh {Congestion.Ssthresh}, flight {flight})"));
         if (_sackEnabled)
         {
             _layer.Counters.TCPSACKRecovery++;
@@ -250,7 +250,7 @@ public sealed partial class TcpConnection
             _dupAcks = 0;
             Congestion!.OnRecoveryComplete(now);
             Congestion.Cwnd = Math.Min(Congestion.Cwnd, Math.Max(FlightSize + Mss, 2 * Mss));
-            Trace?.Add(new TcpTraceEvent(now, "recovery", $"exit at {ack.Value} (cwnd {Congestion.Cwnd})"));
+            Trace?.Add(new TcpTraceEvent(now, "recovery", $"exit at {ack.Value} (cwnd {Congestion.Cwnd}, ssthresh {Congestion.Ssthresh}, flight {FlightSize})"));
             return;
         }
 
@@ -289,9 +289,11 @@ public sealed partial class TcpConnection
                 continue;
             }
 
-            if (SendOne(now))
+            // Rule 2: new data, up to cwnd - pipe and within the peer's window (not cwnd counted from SND.UNA, which
+            // would send none until the holes below were repaired and end recovery with nothing in flight).
+            if (SendOne(now, Congestion.Cwnd - pipe))
             {
-                continue; // rule 2: new data
+                continue;
             }
 
             if (found)

@@ -327,7 +327,10 @@ public sealed partial class TcpConnection
     }
 
     /// <summary>Sends one segment of new (or go-back-N) data or the FIN; false when nothing may go now.</summary>
-    private bool SendOne(Instant now)
+    /// <param name="pipeRoom">In SACK recovery, cwnd - pipe (RFC 6675 §5 step (C)): the congestion window limits
+    /// what is in the pipe, not SND.NXT - SND.UNA, so new data may go up to this many bytes, within the peer's
+    /// window. -1 otherwise: cwnd is counted from SND.UNA.</param>
+    private bool SendOne(Instant now, int pipeRoom = -1)
     {
         SeqNumber dataEnd = _sndUna + SendQueued;
         if (_finSent && _sndUna > _finSeq)
@@ -338,9 +341,18 @@ public sealed partial class TcpConnection
         int avail = dataEnd - _sndNxt;
         // RFC 3042 limited transmit: the first two duplicate ACKs each let one new segment out beyond cwnd.
         int allowance = !_inRecovery && _dupAcks is 1 or 2 ? _dupAcks * Mss : 0;
-        uint window = Math.Min((uint)(Congestion!.Cwnd + allowance), _sndWnd);
+        // In SACK recovery SND.UNA sits at the first hole while the window's worth sent before the loss is still
+        // beyond it: counting cwnd from SND.UNA would hold all new data until the holes were repaired, and recovery
+        // would end with nothing in flight. RFC 6675 §5 (C) (NextSeg rule 2) and Linux (tcp_write_xmit:
+        // tcp_cwnd_test against packets in flight, tcp_snd_wnd_test against the peer's window only) instead let
+        // new data go while pipe is below cwnd.
+        uint window = pipeRoom >= 0 ? _sndWnd : Math.Min((uint)(Congestion!.Cwnd + allowance), _sndWnd);
         SeqNumber edge = _sndUna + (int)Math.Min(window, int.MaxValue);
         int usable = Math.Max(0, edge - _sndNxt);
+        if (pipeRoom >= 0)
+        {
+            usable = Math.Min(usable, pipeRoom); // a large segment stops at cwnd (Linux tcp_mss_split_point cuts a TSO packet at cwnd_quota)
+        }
 
         int sackLimit = int.MaxValue;
         // RFC 2018 §8: the left edge is always retransmitted, SACKed or not (the receiver may renege).
