@@ -15,6 +15,35 @@ namespace Wirestack.Tests.Links;
 /// </summary>
 public sealed class SegmentationOffloadTests
 {
+    [Fact]
+    public void A_segment_of_several_mss_is_acknowledged_at_once()
+    {
+        // Linux __tcp_ack_snd_check: more than one full-sized segment received since the last ACK → ACK now. A large
+        // segment used to count as one full segment, so past the 16 quick ACKs of the start every second one waited.
+        // The receiver does not read meanwhile (its buffer holds it all), so no window update hides a missing ACK.
+        var (sim, clientHost, serverHost) = Net.TwoHosts(4242);
+        sim.Wires[0].GsoMaxSize = 65535;
+        byte[] data = new byte[4 << 20];
+        using var listener = new NetSocket(serverHost, SocketType.Stream);
+        listener.Bind(new IPEndPoint(IPAddress.Any, 5001));
+        listener.Listen(4);
+        using var client = new NetSocket(clientHost, SocketType.Stream);
+        client.Connect(new IPEndPoint(IPAddress.Parse("10.0.0.2"), 5001));
+        using NetSocket server = listener.Accept();
+        client.Connection!.SetBufferSizesUnclamped(16 << 20, 16 << 20);
+        server.Connection!.SetBufferSizesUnclamped(16 << 20, 16 << 20);
+        long largeBefore = sim.Wires[0].A.Counters.TxGsoPackets;
+        long acksBefore = serverHost.Counters.Tcp.OutSegs;
+        Assert.Equal(data.Length, client.Send(data));
+        sim.RunUntil(() => server.Connection!.ReceiveQueued == data.Length, TimeSpan.FromSeconds(60));
+
+        long large = sim.Wires[0].A.Counters.TxGsoPackets - largeBefore;
+        long acks = serverHost.Counters.Tcp.OutSegs - acksBefore;
+        Assert.True(large > 40, $"{large} large segments");
+        Assert.True(acks >= large - 2, $"{acks} ACKs for {large} large segments");
+        Assert.Equal(0, serverHost.Counters.Tcp.DelayedACKs);
+    }
+
     [Theory]
     [InlineData(0, false)]
     [InlineData(65535, false)]
