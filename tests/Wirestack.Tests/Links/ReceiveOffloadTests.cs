@@ -109,19 +109,15 @@ public sealed class ReceiveOffloadTests
     [InlineData(50, true)]
     public void Transfer_with_moderation_and_gro_arrives_intact_in_fewer_polls_and_tcp_inputs(int rxUsecs, bool gro)
     {
-        var impairments = new LinkImpairments { RateBitsPerSecond = 1_000_000_000, Delay = TimeSpan.FromMilliseconds(1), QueueLimitBytes = 1 << 20 };
+        LinkImpairments impairments = Net.GigabitPath with { Delay = TimeSpan.FromMilliseconds(1) };
         var (sim, clientHost, serverHost) = Net.TwoHosts(900 + rxUsecs + (gro ? 1 : 0), impairments);
         SimulatedWire wire = sim.Wires[0];
         wire.RxCoalesce = TimeSpan.FromMicroseconds(rxUsecs);
         wire.GenericReceiveOffload = gro;
         byte[] data = new byte[4 << 20];
         new Random(rxUsecs).NextBytes(data);
-        using var listener = new NetSocket(serverHost, SocketType.Stream);
-        listener.Bind(new IPEndPoint(IPAddress.Any, 5001));
-        listener.Listen(4);
-        using var client = new NetSocket(clientHost, SocketType.Stream);
-        client.Connect(new IPEndPoint(IPAddress.Parse("10.0.0.2"), 5001));
-        using NetSocket server = listener.Accept();
+        using ConnectedPair pair = Net.Connected(clientHost, serverHost);
+        NetSocket client = pair.Client, server = pair.Server;
         var reader = new SocketDrain(sim, server);
         long stepsBefore = sim.Steps;
         client.Blocking = false;

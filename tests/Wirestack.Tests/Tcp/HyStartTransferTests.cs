@@ -6,6 +6,7 @@ using Wirestack.Simulation;
 using Wirestack.Sockets;
 using Wirestack.Stack;
 using Wirestack.Tcp;
+using Wirestack.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Wirestack.Tests.Tcp;
@@ -23,26 +24,15 @@ public sealed class HyStartTransferTests(ITestOutputHelper output)
     /// <summary>Sends <see cref="Bytes"/> from a to b and returns the sender's TCP counters.</summary>
     private TcpCounters Transfer(bool hyStart, int gsoMaxSize)
     {
-        var impairments = new LinkImpairments
-        {
-            RateBitsPerSecond = 1_000_000_000,
-            Delay = TimeSpan.FromMilliseconds(10),
-            QueueLimitBytes = 1 << 20,
-        };
+        LinkImpairments impairments = Net.GigabitPath;
         using var sim = new Simulator(1);
         NetStack a = sim.AddHost("a", new NetStackOptions { Tcp = new TcpSettings { HyStart = hyStart } });
         NetStack b = sim.AddHost("b");
         SimulatedWire wire = sim.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", impairments, impairments, rxRing: 4096);
         wire.GsoMaxSize = gsoMaxSize;
-        using var listener = new NetSocket(b, SocketType.Stream);
-        listener.Bind(new IPEndPoint(IPAddress.Any, 5001));
-        listener.Listen(4);
-        using var client = new NetSocket(a, SocketType.Stream);
-        client.Connect(new IPEndPoint(IPAddress.Parse("10.0.0.2"), 5001));
-        using NetSocket server = listener.Accept();
         // BDP = 1 Gbit/s × 20 ms = 2.5 MB: 8 MiB buffers give a 4 MiB window, so only the congestion window limits.
-        client.Connection!.SetBufferSizesUnclamped(8 << 20, 8 << 20);
-        server.Connection!.SetBufferSizesUnclamped(8 << 20, 8 << 20);
+        using ConnectedPair pair = Net.Connected(a, b, 8 << 20);
+        NetSocket client = pair.Client, server = pair.Server;
         using var reader = new SocketDrain(sim, server);
         Assert.Equal(Bytes, client.Send(new byte[Bytes]));
         client.Close();

@@ -7,6 +7,7 @@ using Wirestack.Simulation;
 using Wirestack.Sockets;
 using Wirestack.Stack;
 using Wirestack.Tcp;
+using Wirestack.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Wirestack.Tests.Tcp;
@@ -31,26 +32,15 @@ public sealed partial class SackRecoveryNewDataTests(ITestOutputHelper output)
     [InlineData(65535)]
     public void Sack_recovery_sends_new_data_and_ends_with_about_ssthresh_in_flight(int gsoMaxSize)
     {
-        var impairments = new LinkImpairments
-        {
-            RateBitsPerSecond = 1_000_000_000,
-            Delay = TimeSpan.FromMilliseconds(10),
-            QueueLimitBytes = 1 << 20,
-        };
+        LinkImpairments impairments = Net.GigabitPath;
         using var sim = new Simulator(1);
         NetStack a = sim.AddHost("a");
         NetStack b = sim.AddHost("b");
         SimulatedWire wire = sim.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", impairments, impairments, rxRing: 4096);
         wire.GsoMaxSize = gsoMaxSize;
-        using var listener = new NetSocket(b, SocketType.Stream);
-        listener.Bind(new IPEndPoint(IPAddress.Any, 5001));
-        listener.Listen(4);
-        using var client = new NetSocket(a, SocketType.Stream);
-        client.Connect(new IPEndPoint(IPAddress.Parse("10.0.0.2"), 5001));
-        using NetSocket server = listener.Accept();
+        using ConnectedPair pair = Net.Connected(a, b, 8 << 20);
+        NetSocket client = pair.Client, server = pair.Server;
         TcpConnection sender = client.Connection!;
-        sender.SetBufferSizesUnclamped(8 << 20, 8 << 20);
-        server.Connection!.SetBufferSizesUnclamped(8 << 20, 8 << 20);
         sender.Trace = [];
         using var reader = new SocketDrain(sim, server);
         Assert.Equal(Bytes, client.Send(new byte[Bytes]));
