@@ -283,21 +283,24 @@ internal static class KernelBaseline
         {
             for (int i = 0; i < open; i++)
             {
-                var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                // Any step may meet a limit of the system rather than of the process (ENFILE: the kernel's file
+                // table, or its memory accounting): stop there and report what was opened, and why no more.
+                Socket? client = null;
                 try
                 {
+                    client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                     client.Connect(endpoints[i / PerListener]);
+                    Socket accepted = listeners[i / PerListener].Accept();
+                    sockets.Add(client);
+                    sockets.Add(accepted);
                 }
                 catch (SocketException ex)
                 {
-                    client.Dispose();
-                    limit = $"connect {i + 1:N0} failed: {ex.SocketErrorCode}";
+                    client?.Dispose();
+                    limit = $"connection {i + 1:N0} failed: {ex.SocketErrorCode} ({ex.Message})";
                     open = i;
                     break;
                 }
-
-                sockets.Add(client);
-                sockets.Add(listeners[i / PerListener].Accept());
             }
 
             long managedAfter = GC.GetTotalMemory(true);
