@@ -241,8 +241,7 @@ public sealed class Simulator : IDisposable
         else
         {
             // Only the hosts with something due: their PollAt from the search above, or asked again when a host
-            // polled before them has transmitted (on a wire without delay that packet is due now). A host not
-            // polled still has its clock set, so that calls its applications make this step see the time.
+            // polled before them has transmitted (on a wire without delay that packet is due now).
             long transmits = WireTransmits();
             for (int i = 0; i < _hosts.Count; i++)
             {
@@ -256,10 +255,6 @@ public sealed class Simulator : IDisposable
                 if (due)
                 {
                     host.Poll(now);
-                }
-                else
-                {
-                    host.Touch(now);
                 }
             }
         }

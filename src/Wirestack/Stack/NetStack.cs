@@ -101,7 +101,6 @@ public sealed class NetStack
     {
         bool worked = false;
         _pendingRx = false;
-        Tcp.NowMilliseconds = now.TotalMilliseconds;
         foreach (NetInterface iface in _pollOrder)
         {
             int budget = Options.Ip.RxBudget;
@@ -164,11 +163,6 @@ public sealed class NetStack
 
         return worked;
     }
-
-    /// <summary>What <see cref="Poll"/> does when nothing is due: moves the stack's clock for the calls its
-    /// applications make (TCP timestamps read it). A simulator that polls only the hosts with work calls this for
-    /// the others.</summary>
-    public void Touch(Instant now) => Tcp.NowMilliseconds = now.TotalMilliseconds;
 
     /// <summary>When <see cref="Poll"/> next has work without new input: the earliest timer, reassembly timeout or
     /// packet arrival a device knows of. Null when idle.</summary>

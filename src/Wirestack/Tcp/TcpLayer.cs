@@ -46,9 +46,6 @@ public sealed partial class TcpLayer : IIPDispatcher
     public MemoryBudget Budget { get; }
     public Random Random { get; }
 
-    /// <summary>The stack's clock in milliseconds, for timestamps (set on every entry).</summary>
-    public long NowMilliseconds { get; set; }
-
     /// <summary>Segments not sent because no packet buffer could be had (the retransmission timer covers them).</summary>
     public long OutputNoBuffers { get; internal set; }
 
@@ -294,7 +291,6 @@ public sealed partial class TcpLayer : IIPDispatcher
             return SocketError.AddressAlreadyInUse; // EADDRNOTAVAIL in Linux for an ephemeral clash; bound: EADDRINUSE
         }
 
-        NowMilliseconds = now.TotalMilliseconds;
         connection.Tuple = tuple;
         if (Settings.HalfOpenLimit > 0 && HalfOpenCount >= Settings.HalfOpenLimit)
         {
@@ -374,7 +370,6 @@ public sealed partial class TcpLayer : IIPDispatcher
 
     public void Deliver(in IPv4Header ip, PacketBuffer packet, Instant now)
     {
-        NowMilliseconds = now.TotalMilliseconds;
         if (TcpSegment.TryCreate(packet.Span, out TcpSegment segment) != HeaderError.None)
         {
             Counters.InErrs++;
