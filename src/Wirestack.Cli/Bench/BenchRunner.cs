@@ -290,43 +290,33 @@ internal sealed class BenchRunner
     private void Simulated()
     {
         string name = string.Create(CultureInfo.InvariantCulture, $"{_settings.SimulatedBytes / 1e9:0.###} GB over simulated 1 Gbit/s, 20 ms RTT");
-        Say($"{name} ...");
-        // Warm-up, as every other measurement has one: transfers first, untimed, so the JIT has tiered up. 0.1 GB
-        // each (or the whole size when smaller): the quick bench's tenth (10 MB) ended before tiering did, so its
-        // figure measured the JIT more than the simulator.
-        long warmup = WirestackBenchmarks.SimulatedWarmUp(_settings.SimulatedBytes);
-        SimulatedFigure figure = WirestackBenchmarks.SimulatedGigabit(_settings.SimulatedBytes);
-        Add("simulated", name, "s", figure.WallSeconds, "real time (the transfer's simulated duration)", figure.SimulatedSeconds,
-            string.Create(CultureInfo.InvariantCulture,
-                $"Simulator (virtual time), LinkImpairments {{ RateBitsPerSecond = 1e9, Delay = 10 ms, QueueLimit 1 MiB }} each way, CUBIC, 8 MiB buffers, after {WirestackBenchmarks.SimulatedWarmupRuns} untimed warm-up transfers of {warmup / 1e9:0.###} GB; sender's buffers handed over (CopyPackets = false); " +
-                $"{figure.SimulatedSeconds / figure.WallSeconds:0.0}× faster than real time; {figure.Retransmits} retransmits"),
-            higherIsBetter: false);
+        long warmup = Math.Min(_settings.SimulatedBytes, 100_000_000);
+        SimulatedFigure figure = SimulatedRow(name, default, f =>
+            $"Simulator (virtual time), LinkImpairments {{ RateBitsPerSecond = 1e9, Delay = 10 ms, QueueLimit 1 MiB }} each way, CUBIC, 8 MiB buffers, after {WirestackBenchmarks.SimulatedWarmupRuns} untimed warm-up transfers of {warmup / 1e9:0.###} GB; sender's buffers handed over (CopyPackets = false); {f.SimulatedSeconds / f.WallSeconds:0.0}× faster than real time; {f.Retransmits} retransmits");
 
         // The same packets on the wire (one per MSS), received as a 1 GbE NIC with its default interrupt moderation
         // (e1000e: 20,000 interrupts a second, 50 µs) and Linux's GRO hand them to the host: one poll per batch, one TCP
         // input and one ACK per merged run of segments.
-        string moderatedName = name + ", rx-usecs 50 and GRO on the receiving NICs";
-        Say($"{moderatedName} ...");
-        var moderated = new SimulatedNics(RxCoalesce: TimeSpan.FromMicroseconds(50), Gro: true);
-        WirestackBenchmarks.SimulatedWarmUp(_settings.SimulatedBytes, moderated);
-        SimulatedFigure batched = WirestackBenchmarks.SimulatedGigabit(_settings.SimulatedBytes, moderated);
-        Add("simulated", moderatedName, "s", batched.WallSeconds, "real time (the transfer's simulated duration)", batched.SimulatedSeconds,
-            string.Create(CultureInfo.InvariantCulture,
-                $"as the first row with SimulatedWire.RxCoalesce = 50 µs and GenericReceiveOffload (packets on the wire unchanged, one per MSS); {batched.SimulatedSeconds / batched.WallSeconds:0.0}× faster than real time; " +
-                $"{batched.Retransmits} retransmits; {batched.Steps:N0} steps against {figure.Steps:N0}"),
-            higherIsBetter: false);
+        SimulatedRow(name + ", rx-usecs 50 and GRO on the receiving NICs", new SimulatedNics(RxCoalesce: TimeSpan.FromMicroseconds(50), Gro: true), f =>
+            $"as the first row with SimulatedWire.RxCoalesce = 50 µs and GenericReceiveOffload (packets on the wire unchanged, one per MSS); {f.SimulatedSeconds / f.WallSeconds:0.0}× faster than real time; {f.Retransmits} retransmits; {f.Steps:N0} steps against {figure.Steps:N0}");
 
         // The same transfer between NICs with segmentation offload (TSO/GRO): 64 KiB segments, serialised and queued
         // by their bytes. Fewer, larger events; the simulated transfer itself differs (bursts into the 1 MiB queue).
-        string gsoName = name + ", TSO/GRO on the simulated NICs";
-        Say($"{gsoName} ...");
-        WirestackBenchmarks.SimulatedWarmUp(_settings.SimulatedBytes, new SimulatedNics(GsoMaxSize: 65535));
-        SimulatedFigure gso = WirestackBenchmarks.SimulatedGigabit(_settings.SimulatedBytes, new SimulatedNics(GsoMaxSize: 65535));
-        Add("simulated", gsoName, "s", gso.WallSeconds, "real time (the transfer's simulated duration)", gso.SimulatedSeconds,
-            string.Create(CultureInfo.InvariantCulture,
-                $"as the first row with SimulatedWire.GsoMaxSize = 65535 (64 KiB segments on the line); {gso.SimulatedSeconds / gso.WallSeconds:0.0}× faster than real time; " +
-                $"{gso.Retransmits} retransmits; simulated {gso.SimulatedSeconds:0.00} s against {figure.SimulatedSeconds:0.00} s without offload"),
-            higherIsBetter: false);
+        SimulatedRow(name + ", TSO/GRO on the simulated NICs", new SimulatedNics(GsoMaxSize: 65535), f =>
+            $"as the first row with SimulatedWire.GsoMaxSize = 65535 (64 KiB segments on the line); {f.SimulatedSeconds / f.WallSeconds:0.0}× faster than real time; {f.Retransmits} retransmits; simulated {f.SimulatedSeconds:0.00} s against {figure.SimulatedSeconds:0.00} s without offload");
+    }
+
+    /// <summary>One simulated-transfer row: untimed warm-ups (as every other measurement has: the quick bench's
+    /// tenth, 10 MB, ended before the JIT had tiered up, so its figure measured the JIT more than the simulator),
+    /// then the timed transfer against its own simulated duration.</summary>
+    private SimulatedFigure SimulatedRow(string name, SimulatedNics nics, Func<SimulatedFigure, FormattableString> conditions)
+    {
+        Say($"{name} ...");
+        WirestackBenchmarks.SimulatedWarmUp(_settings.SimulatedBytes, nics);
+        SimulatedFigure figure = WirestackBenchmarks.SimulatedGigabit(_settings.SimulatedBytes, nics);
+        Add("simulated", name, "s", figure.WallSeconds, "real time (the transfer's simulated duration)", figure.SimulatedSeconds,
+            FormattableString.Invariant(conditions(figure)), higherIsBetter: false);
+        return figure;
     }
 
     private void LimitFigures()

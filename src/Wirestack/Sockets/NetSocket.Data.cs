@@ -108,8 +108,7 @@ public sealed partial class NetSocket
             }
 
             TcpConnection connection = _tcp;
-            if (connection.State == TcpState.Closed && connection.PendingError == SocketError.Success && !connection.FinReceived &&
-                connection.ReceiveQueued == 0 && connection.Tuple.RemotePort == 0)
+            if (NeverConnected(connection))
             {
                 error = SocketError.NotConnected;
                 return 0;

@@ -333,8 +333,7 @@ public sealed partial class NetSocket
         }
 
         TcpConnection connection = _tcp;
-        if (connection.State == TcpState.Closed && connection.PendingError == SocketError.Success && !connection.FinReceived &&
-            connection.ReceiveQueued == 0 && connection.Tuple.RemotePort == 0)
+        if (NeverConnected(connection))
         {
             error = SocketError.NotConnected;
             return 0;
@@ -348,6 +347,12 @@ public sealed partial class NetSocket
 
         return connection.Receive(buffer, Now, out error);
     }
+
+    /// <summary>A stream socket that never connected (closed, nothing received, no error, no peer): recv() says
+    /// ENOTCONN, not end of stream.</summary>
+    private static bool NeverConnected(TcpConnection connection) =>
+        connection.State == TcpState.Closed && connection.PendingError == SocketError.Success && !connection.FinReceived &&
+        connection.ReceiveQueued == 0 && connection.Tuple.RemotePort == 0;
 
     private static int ReceiveDatagramNow(UdpEndpoint udp, Span<byte> buffer, out SocketError error)
     {
