@@ -174,6 +174,21 @@ public sealed class Simulator : IDisposable
         return at;
     }
 
+    /// <summary>Whether a packet sent now can arrive now (a wire direction without delay): only then can a host
+    /// polled earlier in a step have made another due in the same step.</summary>
+    private bool AnyWireWithoutDelay()
+    {
+        foreach (SimulatedWire wire in _wires)
+        {
+            if (wire.AToB.Delay <= TimeSpan.Zero || wire.BToA.Delay <= TimeSpan.Zero)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Wire transmissions so far, all wires together: a change shows that a host polled earlier in a
     /// step may have sent something that is already due at another.</summary>
     private long WireTransmits()
@@ -218,7 +233,14 @@ public sealed class Simulator : IDisposable
         {
             if (!Concurrent)
             {
-                _wires[i].DeliverDue(now);
+                // A port takes what has arrived for it when its host polls (SimulatedPort.TryReceive), and its
+                // PollAt sees the wire's arrival queue as it sees its ring: only a tapped wire is delivered here, so
+                // that the capture lists both directions' packets in arrival order.
+                if (_wires[i].Tap is not null)
+                {
+                    _wires[i].DeliverDue(now);
+                }
+
                 continue;
             }
 
@@ -247,7 +269,7 @@ public sealed class Simulator : IDisposable
             {
                 NetStack host = _hosts[i];
                 bool due = _hostDue[i] is { } at && at <= now;
-                if (!due && _wires.Count > 0 && WireTransmits() != transmits)
+                if (!due && _wires.Count > 0 && WireTransmits() != transmits && AnyWireWithoutDelay())
                 {
                     due = host.PollAt is { } again && again <= now;
                 }

@@ -49,7 +49,7 @@ public sealed class SimulatedPort : ILinkDevice
     {
         get
         {
-            long coalesceUs = (long)_wire.RxCoalesce.TotalMicroseconds;
+            long coalesceUs = _wire.RxCoalesceMicroseconds;
             if (RxRing.TryPeek(out PacketBuffer? waiting))
             {
                 return new Instant(_draining ? waiting.Timestamp : waiting.Timestamp + coalesceUs);
@@ -76,7 +76,7 @@ public sealed class SimulatedPort : ILinkDevice
     public bool TryReceive(Instant now, [NotNullWhen(true)] out PacketBuffer? packet)
     {
         _wire.DeliverDueTo(this, now);
-        long coalesceUs = (long)_wire.RxCoalesce.TotalMicroseconds;
+        long coalesceUs = _wire.RxCoalesceMicroseconds;
         if (coalesceUs > 0 && !_draining)
         {
             // Interrupt moderation: nothing until the oldest waiting packet has waited the coalescing time; then

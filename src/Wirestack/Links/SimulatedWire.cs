@@ -123,10 +123,14 @@ public sealed class SimulatedWire
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
             _rxCoalesce = value;
+            RxCoalesceMicroseconds = value.Ticks / TimeSpan.TicksPerMicrosecond;
         }
     }
 
     private TimeSpan _rxCoalesce;
+
+    /// <summary><see cref="RxCoalesce"/> in whole microseconds, as the ports read it on every poll.</summary>
+    internal long RxCoalesceMicroseconds { get; private set; }
 
     /// <summary>Generic receive offload on both ports (<see cref="ILinkDevice.GenericReceiveOffload"/>): the
     /// receiving stack merges consecutive segments of a flow taken in one poll. Off by default.</summary>

@@ -258,15 +258,27 @@ public sealed partial class TcpConnection
 
         int sent = 0;
         _burstSegments = 0;
+        // The timers are worked out once for the whole burst, after it (nothing fires in between, and each segment's
+        // loss probe and deadline would replace the one before): see SendData.
+        _burstTimers = true;
         while (sent < 256 && SendOne(now))
         {
             sent++;
         }
 
-        ArmPersistIfNeeded(now);
+        _burstTimers = false;
+        if (_burstNewData)
+        {
+            _burstNewData = false;
+            ScheduleLossProbe(now);
+        }
+
+        ArmPersistIfNeeded(now); // re-arms the connection's timer
     }
 
     private int _burstSegments; // new-data segments sent by the current Output pass
+    private bool _burstTimers; // inside Output's loop: SendData leaves the loss probe and the timer to Output
+    private bool _burstNewData; // new data went out in this Output pass: the loss probe is due for scheduling
     private bool _dataAcknowledged; // the peer has acknowledged data (not only our SYN)
 
     /// <summary>How many segments Linux puts in one TSO/GSO packet now (tcp_tso_autosize): about a millisecond of data
@@ -524,10 +536,19 @@ public sealed partial class TcpConnection
         if (!retransmission)
         {
             _lastSegmentStart = seq;
+            if (_burstTimers)
+            {
+                _burstNewData = true;
+                return; // Output schedules the probe and arms the timer after the burst
+            }
+
             ScheduleLossProbe(now); // RFC 8985 §7.2: new data sent (a probe of new data cancels this again)
         }
 
-        ScheduleTimer();
+        if (!_burstTimers)
+        {
+            ScheduleTimer();
+        }
     }
 
     private void CountRetransmission(SeqNumber seq, int len, Instant now)
