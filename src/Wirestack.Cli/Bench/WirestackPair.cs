@@ -67,11 +67,16 @@ internal sealed class WirestackPair
 
     public int Mtu => Wire.AToB.Mtu;
 
+    /// <summary>The <see cref="Stopwatch"/> timestamp <see cref="Step"/> last read (callers timing a loop of steps
+    /// use it instead of reading the clock again).</summary>
+    public long LastClockSample { get; private set; }
+
     /// <summary>Samples the clock, then lets each stack take its due packets (up to its rx budget) and fire its due
     /// timers. Returns true when either did anything.</summary>
     public bool Step()
     {
         long sample = Stopwatch.GetTimestamp();
+        LastClockSample = sample;
         long elapsedUs = (sample - _lastSample) * 1_000_000 / Stopwatch.Frequency;
         if (elapsedUs > 0)
         {

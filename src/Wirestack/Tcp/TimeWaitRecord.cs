@@ -217,6 +217,14 @@ internal sealed class TimeWaitTable : ITimerCallback
 
     private void Rearm()
     {
+        // The usual case, a record added behind the others: the earliest queued expiry is unchanged and the timer is
+        // already set for it. Whether that entry is stale is not worth a lookup here (the oldest record is far out
+        // of the cache on a busy server): a stale one only wakes the timer early, and OnTimer skips it then.
+        if (_timer.IsArmed && TryPeekExpiry(out _, out long earliest) && _timer.Deadline == new Instant(earliest))
+        {
+            return;
+        }
+
         while (TryPeekExpiry(out FourTuple tuple, out long expiry))
         {
             if (!_records.TryGetValue(tuple, out TimeWaitRecord r) || r.Expiry.Microseconds > expiry)
