@@ -60,6 +60,9 @@ public sealed partial class TcpLayer : IIPDispatcher
     // TIME-WAIT connections without a user, kept as compact records (TimeWaitRecord.cs).
     private readonly TimeWaitTable _timeWait;
 
+    /// <summary>Entries in the TIME-WAIT table's expiry queues, stale ones included (tests: the queues stay bounded).</summary>
+    internal int TimeWaitQueuedExpiries => _timeWait.QueuedExpiries;
+
     /// <summary>After a segment or close(): a TIME-WAIT connection whose user has gone becomes a compact record
     /// (unless it is traced or watched, or anything else of it is still pending). Its port stays counted.</summary>
     internal void CompactIfTimeWait(TcpConnection connection)

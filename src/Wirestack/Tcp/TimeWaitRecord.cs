@@ -176,8 +176,21 @@ internal sealed class TimeWaitTable : ITimerCallback
         Rearm();
     }
 
+    /// <summary>Entries in the two expiry queues, stale ones included (bounded: see <see cref="QueueExpiry"/>).</summary>
+    internal int QueuedExpiries => _inOrder.Count + _expiries.Count;
+
     private void QueueExpiry(FourTuple tuple, long expiry)
     {
+        // An entry goes stale when its record ends early (a new SYN recycles the 4-tuple, a reset) or its 2 MSL
+        // restarts, and is dropped only when it reaches the head, 2 MSL later. A server recycling TIME-WAIT
+        // 4-tuples at 200,000 connections a second would queue 12 million entries a minute for a table of a few
+        // thousand records: when stale entries outnumber live records (with some slack), the queues are rebuilt
+        // from the live ones, so they stay within twice the table (amortised O(1) per entry).
+        if (QueuedExpiries >= 2 * _records.Count + CompactionSlack)
+        {
+            CompactExpiries();
+        }
+
         if (_inOrder.Count == 0 || expiry >= _lastInOrder)
         {
             _inOrder.Enqueue((tuple, expiry));
@@ -188,6 +201,34 @@ internal sealed class TimeWaitTable : ITimerCallback
             _expiries.Enqueue(tuple, expiry);
         }
     }
+
+    private const int CompactionSlack = 64;
+
+    private void CompactExpiries()
+    {
+        int count = _inOrder.Count;
+        for (int i = 0; i < count; i++)
+        {
+            (FourTuple tuple, long expiry) = _inOrder.Dequeue();
+            if (IsLive(tuple, expiry))
+            {
+                _inOrder.Enqueue((tuple, expiry)); // the survivors keep their order
+            }
+        }
+
+        if (_expiries.Count > 0)
+        {
+            (FourTuple Tuple, long Expiry)[] held = [.. _expiries.UnorderedItems.Where(e => IsLive(e.Element, e.Priority)).Select(e => (e.Element, e.Priority))];
+            _expiries.Clear();
+            foreach ((FourTuple tuple, long expiry) in held)
+            {
+                _expiries.Enqueue(tuple, expiry);
+            }
+
+        }
+    }
+
+    private bool IsLive(FourTuple tuple, long expiry) => _records.TryGetValue(tuple, out TimeWaitRecord r) && r.Expiry.Microseconds == expiry;
 
     /// <summary>The earliest queued expiry of the two queues (the FIFO's on a tie).</summary>
     private bool TryPeekExpiry(out FourTuple tuple, out long expiry)
