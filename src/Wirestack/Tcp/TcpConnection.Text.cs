@@ -188,6 +188,16 @@ public sealed partial class TcpConnection
 
     private void EnterTimeWait(Instant now)
     {
+        if (_layer.TimeWaitCount >= _layer.Settings.MaxTimeWaitBuckets)
+        {
+            // Linux tcp_time_wait: no TIME-WAIT slot to be had (tcp_max_tw_buckets), so the connection is done at
+            // once, as when 2 MSL ends (data received before the FIN stays readable); the kernel logs "TCP: time
+            // wait bucket table overflow".
+            _layer.Counters.TCPTimeWaitOverflow++;
+            Fail(SocketError.Success, null, now);
+            return;
+        }
+
         SetState(TcpState.TimeWait, now);
         ReleaseBuffers(keepReceived: !IsOrphan); // data received before the FIN stays readable
         _rtoAt = null;

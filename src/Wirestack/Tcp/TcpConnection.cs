@@ -667,6 +667,15 @@ public sealed partial class TcpConnection : ITimerCallback
             _layer.Counters.CurrEstab++;
         }
 
+        if (old == TcpState.TimeWait)
+        {
+            _layer.TimeWaitConnections--;
+        }
+        else if (state == TcpState.TimeWait)
+        {
+            _layer.TimeWaitConnections++;
+        }
+
         State = state;
         if (state == TcpState.Established)
         {

@@ -73,8 +73,16 @@ public sealed partial class TcpLayer : IIPDispatcher
         {
             _connections.Remove(connection.Tuple);
             _timeWait.Add(connection.Tuple, record);
+            TimeWaitConnections--; // counted in the table from now on
         }
     }
+
+    /// <summary>Connections in TIME-WAIT still kept as connections (their user holds them, or they are traced);
+    /// the rest are records in the table.</summary>
+    internal int TimeWaitConnections;
+
+    /// <summary>Everything in TIME-WAIT: connections and compact records (<see cref="TcpSettings.MaxTimeWaitBuckets"/>).</summary>
+    public int TimeWaitCount => _timeWait.Count + TimeWaitConnections;
 
     /// <summary>A TIME-WAIT record ended: its local port counts one connection less.</summary>
     internal void ReleaseTimeWaitPort(ushort port)

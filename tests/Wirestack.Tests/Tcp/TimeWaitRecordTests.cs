@@ -139,4 +139,77 @@ public sealed class TimeWaitRecordTests
         sim.RunFor(TimeSpan.FromSeconds(61)); // 2 MSL: the last record goes, stale entries or not
         Assert.Equal(0, serverHost.Tcp.ConnectionCount);
     }
+
+    /// <summary>Linux tcp_max_tw_buckets: with the table full, a connection that would enter TIME-WAIT closes at
+    /// once instead, counted as TCPTimeWaitOverflow; the ones already waiting keep their 2 MSL.</summary>
+    [Fact]
+    public void TimeWaitBucketsFull_NextConnectionClosesAtOnce_AndIsCounted()
+    {
+        var serverOptions = new NetStackOptions();
+        serverOptions.Tcp.MaxTimeWaitBuckets = 2;
+        var (sim, clientHost, serverHost) = Net.TwoHosts(5, serverOptions: serverOptions);
+        using var listener = new NetSocket(serverHost, SocketType.Stream);
+        listener.Bind(new IPEndPoint(IPAddress.Any, 80));
+        listener.Listen(16);
+        for (int i = 0; i < 4; i++)
+        {
+            using var client = new NetSocket(clientHost, SocketType.Stream);
+            client.Connect(Net.ServerHttp);
+            using (NetSocket server = listener.Accept())
+            {
+                server.Send(new byte[] { 7 });
+                server.Close(); // the active close: TIME-WAIT on the server, while there is room
+            }
+
+            Assert.Equal(1, client.Receive(new byte[10]));
+            Assert.Equal(0, client.Receive(new byte[10])); // the FIN: every connection ends cleanly for the client
+            client.Close();
+            sim.RunFor(TimeSpan.FromMilliseconds(10));
+        }
+
+        Assert.Equal(2, serverHost.Tcp.TimeWaitCount);
+        Assert.Equal(2, serverHost.Tcp.ConnectionCount);
+        Assert.Equal(2, serverHost.Counters.Tcp.TCPTimeWaitOverflow);
+
+        sim.RunFor(TimeSpan.FromSeconds(61)); // the two that waited end at 2 MSL; the table has room again
+        Assert.Equal(0, serverHost.Tcp.TimeWaitCount);
+        Assert.Equal(0, serverHost.Tcp.ConnectionCount);
+    }
+
+    /// <summary>The count covers TIME-WAIT connections whose user still holds the socket as well as the compact
+    /// records of closed ones, and goes down when either ends.</summary>
+    [Fact]
+    public void TimeWaitCount_CoversOpenAndClosedSockets()
+    {
+        var (sim, clientHost, serverHost) = Net.TwoHosts(6);
+        using var listener = new NetSocket(serverHost, SocketType.Stream);
+        listener.Bind(new IPEndPoint(IPAddress.Any, 80));
+        listener.Listen(16);
+        var held = new List<NetSocket>();
+        for (int i = 0; i < 2; i++)
+        {
+            using var client = new NetSocket(clientHost, SocketType.Stream);
+            client.Connect(Net.ServerHttp);
+            NetSocket server = listener.Accept();
+            if (i == 0)
+            {
+                server.Shutdown(SocketShutdown.Send); // the user keeps the socket: TIME-WAIT as a connection
+                held.Add(server);
+            }
+            else
+            {
+                server.Close(); // a compact record
+            }
+
+            Assert.Equal(0, client.Receive(new byte[10]));
+            client.Close();
+            sim.RunFor(TimeSpan.FromMilliseconds(10));
+        }
+
+        Assert.Equal(TcpState.TimeWait, held[0].Connection!.State);
+        Assert.Equal(2, serverHost.Tcp.TimeWaitCount);
+        sim.RunFor(TimeSpan.FromSeconds(61));
+        Assert.Equal(0, serverHost.Tcp.TimeWaitCount);
+        held[0].Dispose();
+    }
 }
