@@ -111,9 +111,7 @@ public sealed class TimeWaitRecordTests
     public void RecycledFourTuple_ExpiryQueuesStayBounded_AndTheLastRecordStillExpires()
     {
         var (sim, clientHost, serverHost) = Net.TwoHosts(3);
-        using var listener = new NetSocket(serverHost, SocketType.Stream);
-        listener.Bind(new IPEndPoint(IPAddress.Any, 80));
-        listener.Listen(16);
+        using NetSocket listener = ListenOn80(serverHost);
         const int Rounds = 500;
         int peak = 0;
         for (int i = 0; i < Rounds; i++)
@@ -148,9 +146,7 @@ public sealed class TimeWaitRecordTests
         var serverOptions = new NetStackOptions();
         serverOptions.Tcp.MaxTimeWaitBuckets = 2;
         var (sim, clientHost, serverHost) = Net.TwoHosts(5, serverOptions: serverOptions);
-        using var listener = new NetSocket(serverHost, SocketType.Stream);
-        listener.Bind(new IPEndPoint(IPAddress.Any, 80));
-        listener.Listen(16);
+        using NetSocket listener = ListenOn80(serverHost);
         for (int i = 0; i < 4; i++)
         {
             using var client = new NetSocket(clientHost, SocketType.Stream);
@@ -182,9 +178,7 @@ public sealed class TimeWaitRecordTests
     public void TimeWaitCount_CoversOpenAndClosedSockets()
     {
         var (sim, clientHost, serverHost) = Net.TwoHosts(6);
-        using var listener = new NetSocket(serverHost, SocketType.Stream);
-        listener.Bind(new IPEndPoint(IPAddress.Any, 80));
-        listener.Listen(16);
+        using NetSocket listener = ListenOn80(serverHost);
         var held = new List<NetSocket>();
         for (int i = 0; i < 2; i++)
         {
@@ -211,5 +205,13 @@ public sealed class TimeWaitRecordTests
         sim.RunFor(TimeSpan.FromSeconds(61));
         Assert.Equal(0, serverHost.Tcp.TimeWaitCount);
         held[0].Dispose();
+    }
+
+    private static NetSocket ListenOn80(NetStack host)
+    {
+        var listener = new NetSocket(host, SocketType.Stream);
+        listener.Bind(new IPEndPoint(IPAddress.Any, 80));
+        listener.Listen(16);
+        return listener;
     }
 }
