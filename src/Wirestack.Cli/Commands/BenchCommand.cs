@@ -116,6 +116,7 @@ internal static class BenchCommand
         Option<int> gso = CliOptions.Integer("--gso", "bulk: the wire's segmentation offload in bytes (0: off).", WirestackPair.DefaultGsoMaxSize, 0);
         Option<int> rxUsecs = CliOptions.Integer("--rx-usecs", "simulated: receive interrupt moderation of the simulated NICs in µs (ethtool -C rx-usecs; 0: off).", 0, 0);
         Option<bool> gro = new("--gro") { Description = "simulated: generic receive offload on the simulated NICs." };
+        Option<bool> tso = new("--tso") { Description = "simulated: with --gso, the NICs cut large segments into MSS frames on the line (TCP segmentation offload)." };
         Option<bool> ephemeral = new("--ephemeral") { Description = "rate: let connect pick random ephemeral ports instead of round-robin binds." };
         Option<bool> allocations = new("--allocations") { Description = "Sample what allocates (GCAllocationTick events) and print the top kinds on stderr." };
         var command = new Command("bench-wirestack", "Wirestack's side of one 'wirestack bench' measurement alone (for profiling); prints one JSON object.")
@@ -133,6 +134,7 @@ internal static class BenchCommand
         command.Options.Add(gso);
         command.Options.Add(rxUsecs);
         command.Options.Add(gro);
+        command.Options.Add(tso);
         command.SetAction(parsed =>
         {
             using AllocationSampler? sampler = parsed.GetValue(allocations) ? new AllocationSampler() : null;
@@ -146,7 +148,7 @@ internal static class BenchCommand
                 "memory" => WirestackBenchmarks.IdleMemory(parsed.GetValue(connections), parsed.InvocationConfiguration.Error.WriteLine).ToJson(),
                 "simulated" => Simulated((long)(parsed.GetValue(seconds) * 1e8), new SimulatedNics(
                     parsed.GetResult(gso) is { Implicit: false } ? parsed.GetValue(gso) : 0,
-                    TimeSpan.FromMicroseconds(parsed.GetValue(rxUsecs)), parsed.GetValue(gro))),
+                    TimeSpan.FromMicroseconds(parsed.GetValue(rxUsecs)), parsed.GetValue(gro), parsed.GetValue(tso))),
                 _ => WirestackBenchmarks.PingPong(parsed.GetValue(count), warmup).ToJson(),
             };
             JsonOutput.Write(parsed.InvocationConfiguration.Output, result);

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Wirestack.Buffers;
 using Wirestack.Time;
+using Wirestack.Wire;
 
 namespace Wirestack.Links;
 
@@ -111,6 +112,14 @@ public sealed class SimulatedWire
     /// in-memory links where packets are not meant to model a real line (the benchmark's wire).</summary>
     public int GsoMaxSize { get; set; }
 
+    /// <summary>Whether a large TCP segment (<see cref="GsoMaxSize"/>) is cut into MTU-sized frames as it goes on
+    /// the line, as a NIC's TCP segmentation offload cuts it (<see cref="TcpSegmentation"/>; <c>ethtool -K dev tso
+    /// on</c>), instead of being carried whole. The sending stack still hands over one large segment, but the line
+    /// carries, queues, serialises, loses and reorders each frame on its own, exactly as it would carry the segments
+    /// of a sender without the offload; the receiving port gets frames (and merges them again with
+    /// <see cref="GenericReceiveOffload"/>). Off by default. Set it before traffic flows.</summary>
+    public bool HardwareSegmentation { get; set; }
+
     /// <summary>Receive interrupt moderation of both ports (Linux's <c>ethtool -C dev rx-usecs</c>): a port holds
     /// the packets that arrive for it and is ready to be polled this long after the first of them arrived; the poll
     /// then takes every packet that has arrived by then. Zero (the default): each packet is ready when it arrives.
@@ -188,20 +197,24 @@ public sealed class SimulatedWire
         Direction direction = Outgoing(sender);
         LinkImpairments impairments = direction.Impairments;
         int length = packet.Length;
-        if (length > impairments.Mtu && (length > GsoMaxSize || !IsTcp(packet.Span)))
+        if (length > impairments.Mtu)
         {
-            sender.Counters.TxDropped++;
-            packet.Dispose();
-            return;
+            if (length > GsoMaxSize || !IsTcp(packet.Span))
+            {
+                sender.Counters.TxDropped++;
+                packet.Dispose();
+                return;
+            }
+
+            if (HardwareSegmentation)
+            {
+                TransmitSegmented(sender, direction, packet, now);
+                return;
+            }
         }
 
-        long rate = impairments.RateBitsPerSecond;
-        long nowNs = rate > 0 ? now.Microseconds * 1000 : 0;
-        if (rate > 0 && !direction.HasQueueRoom(nowNs, length, impairments.QueueLimitBytes))
+        if (!HasQueueRoom(sender, direction, length, now))
         {
-            sender.Counters.TxQueueDrops++;
-            direction.Counters.QueueDrops++;
-            Counters.QueueDrops++;
             packet.Dispose();
             return;
         }
@@ -226,8 +239,75 @@ public sealed class SimulatedWire
             sender.Counters.TxGsoPackets++; // a large segment, carried whole
         }
 
+        PutOnLine(sender, direction, copy, now);
+    }
+
+    /// <summary>TCP segmentation offload (<see cref="HardwareSegmentation"/>): cuts <paramref name="packet"/> (a
+    /// large TCP segment) into frames and puts each on the line as if it had been sent alone; disposes the packet.
+    /// A segment the cut cannot read is refused like an oversized packet (<c>tx_dropped</c>).</summary>
+    private void TransmitSegmented(SimulatedPort sender, Direction direction, PacketBuffer packet, Instant now)
+    {
+        ReadOnlySpan<byte> large = packet.Span;
+        if (!TcpSegmentation.TryGetLayout(large, packet.GsoSize > 0 ? packet.GsoSize : int.MaxValue, direction.Impairments.Mtu,
+                out TcpSegmentation.Layout layout))
+        {
+            sender.Counters.TxDropped++;
+            packet.Dispose();
+            return;
+        }
+
+        sender.Counters.TxGsoPackets++; // taken as one large segment, leaving as frames
+        int frames = layout.FrameCount;
+        for (int i = 0; i < frames; i++)
+        {
+            int length = layout.FrameLength(i);
+            if (!HasQueueRoom(sender, direction, length, now))
+            {
+                continue;
+            }
+
+            if (!Pool.TryRent(length, BudgetCause.PacketRx, out PacketBuffer? frame))
+            {
+                sender.Counters.TxDropped++;
+                direction.Counters.NoBufferDrops++;
+                Counters.NoBufferDrops++;
+                continue;
+            }
+
+            TcpSegmentation.WriteFrame(large, layout, i, frame.Append(length));
+            frame.ChecksumTrusted = true; // the wire computed it over bytes nobody else has touched
+            PutOnLine(sender, direction, frame, now);
+        }
+
+        packet.Dispose();
+    }
+
+    /// <summary>Whether the rate limiter's queue has room for <paramref name="length"/> more bytes; when not, counts
+    /// the drop (the caller disposes the packet).</summary>
+    private bool HasQueueRoom(SimulatedPort sender, Direction direction, int length, Instant now)
+    {
+        LinkImpairments impairments = direction.Impairments;
+        if (impairments.RateBitsPerSecond <= 0 || direction.HasQueueRoom(now.Microseconds * 1000, length, impairments.QueueLimitBytes))
+        {
+            return true;
+        }
+
+        sender.Counters.TxQueueDrops++;
+        direction.Counters.QueueDrops++;
+        Counters.QueueDrops++;
+        return false;
+    }
+
+    /// <summary>Serialises a packet the wire owns at the link's rate, counts it sent, and hands it to the
+    /// impairments, which put it in flight (or lose it).</summary>
+    private void PutOnLine(SimulatedPort sender, Direction direction, PacketBuffer copy, Instant now)
+    {
+        LinkImpairments impairments = direction.Impairments;
+        int length = copy.Length;
+        long rate = impairments.RateBitsPerSecond;
+
         // The packet leaves when its last bit is on the line (at once on an unlimited link).
-        long departUs = rate > 0 ? CeilingDivide(direction.Serialize(nowNs, length, rate), 1000) : now.Microseconds;
+        long departUs = rate > 0 ? CeilingDivide(direction.Serialize(now.Microseconds * 1000, length, rate), 1000) : now.Microseconds;
         sender.Counters.TxPackets++;
         sender.Counters.TxBytes += length;
         direction.Counters.Sent++;

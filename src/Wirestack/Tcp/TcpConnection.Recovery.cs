@@ -269,7 +269,10 @@ public sealed partial class TcpConnection
     /// <summary>RFC 6675 §5 steps (C): while cwnd - pipe &gt;= 1 SMSS, send NextSeg().</summary>
     private void SackRecoveryOutput(Instant now)
     {
-        for (int guard = 0; guard < 256; guard++)
+        // A new pass: GSO packets (the PSH marks of SendOne) and the guard count from here.
+        _burstSegments = 0;
+        _passSegments = 0;
+        while (_passSegments < MaxSegmentsPerPass)
         {
             if (_highRxt < _sndUna)
             {
@@ -286,6 +289,7 @@ public sealed partial class TcpConnection
             if (found && !rule3)
             {
                 RetransmitRange(seq, len, now); // rule 1: lost and not yet retransmitted
+                _passSegments++;
                 continue;
             }
 
@@ -299,6 +303,7 @@ public sealed partial class TcpConnection
             if (found)
             {
                 RetransmitRange(seq, len, now); // rule 3
+                _passSegments++;
                 continue;
             }
 

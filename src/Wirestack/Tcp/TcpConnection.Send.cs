@@ -256,14 +256,13 @@ public sealed partial class TcpConnection
             return;
         }
 
-        int sent = 0;
         _burstSegments = 0;
+        _passSegments = 0;
         // The timers are worked out once for the whole burst, after it (nothing fires in between, and each segment's
         // loss probe and deadline would replace the one before): see SendData.
         _burstTimers = true;
-        while (sent < 256 && SendOne(now))
+        while (_passSegments < MaxSegmentsPerPass && SendOne(now))
         {
-            sent++;
         }
 
         _burstTimers = false;
@@ -277,6 +276,11 @@ public sealed partial class TcpConnection
     }
 
     private int _burstSegments; // new-data segments sent by the current Output pass
+    private int _passSegments; // segments (a large segment counts what it stands for) sent by the current pass
+
+    /// <summary>The most segments one output pass sends (a guard; the windows end a pass long before). A large
+    /// segment counts as the segments it stands for, so a pass ends at the same byte with or without offload.</summary>
+    private const int MaxSegmentsPerPass = 256;
     private bool _burstTimers; // inside Output's loop: SendData leaves the loss probe and the timer to Output
     private bool _burstNewData; // new data went out in this Output pass: the loss probe is due for scheduling
     private bool _dataAcknowledged; // the peer has acknowledged data (not only our SYN)
@@ -325,8 +329,9 @@ public sealed partial class TcpConnection
 
     /// <summary>What the congestion controller is told besides the window arithmetic (<see cref="AckContext"/>):
     /// SND.UNA, the highest sequence sent (Linux's snd_nxt), the pacing rate, and the GSO size (Linux
-    /// sk_gso_max_size: 64 KiB when the route offloads, else one MSS). The last two are worked out only in slow start,
-    /// the only time CUBIC's HyStart uses them (0 otherwise).</summary>
+    /// sk_gso_max_size: 64 KiB whether or not the device offloads, since Linux's TCP always builds GSO packets and
+    /// segments them in software where the device cannot, sk_setup_caps). The last two are worked out only in slow
+    /// start, the only time CUBIC's HyStart uses them (0 otherwise).</summary>
     private AckContext CongestionContext(ICongestionController cc)
     {
         if (cc.Cwnd >= cc.Ssthresh)
@@ -334,8 +339,7 @@ public sealed partial class TcpConnection
             return new AckContext(_sndUna, _sndMax, 0, 0, _layer.Counters);
         }
 
-        int gso = _layer.Ip.GsoMaxSizeFor(Tuple.RemoteAddress) > 0 ? GsoMaxSize : Mss;
-        return new AckContext(_sndUna, _sndMax, PacingRate(), gso, _layer.Counters);
+        return new AckContext(_sndUna, _sndMax, PacingRate(), GsoMaxSize, _layer.Counters);
     }
 
     /// <summary>Sends one segment of new (or go-back-N) data or the FIN; false when nothing may go now.</summary>
@@ -420,11 +424,13 @@ public sealed partial class TcpConnection
             {
                 flags |= TcpFlags.Psh;
             }
-            else if (_sndNxt >= _sndMax && ++_burstSegments >= 2)
+            else if (_sndNxt >= _sndMax && (_burstSegments += len > mss ? (len + mss - 1) / mss : 1) >= 2)
             {
                 // Linux __tcp_transmit_skb sets PSH on every TSO/GSO packet of more than one segment ("to expedite GRO
                 // flush at receiver"), and GSO leaves it on the packet's last segment. A burst of new data goes out as
                 // packets of GsoSegments() segments, the last one cut short where the window or cwnd ends the burst.
+                // One segment at a time or as large segments (LargeSegmentLength cuts them at the same packet
+                // boundaries, and a NIC's cut keeps PSH on the last frame), the same segments carry PSH.
                 int packetSegments = GsoSegments(mss);
                 int inPacket = (_burstSegments - 1) % packetSegments + 1;
                 int leftUsable = usable - len, leftData = avail - len;
@@ -488,12 +494,15 @@ public sealed partial class TcpConnection
             return Mss;
         }
 
-        if (allowed <= room && allowed == avail && NoDelay)
+        // Linux tcp_tso_autosize: a TSO packet carries about a millisecond of the pacing rate (GsoSegments), not
+        // always the device's whole gso_max_size.
+        int cap = Math.Min(room, GsoSegments(Mss) * Mss);
+        if (allowed <= cap && allowed == avail && NoDelay)
         {
             return allowed;
         }
 
-        int len = Math.Min(allowed, room);
+        int len = Math.Min(allowed, cap);
         return len - len % Mss;
     }
 
@@ -505,6 +514,7 @@ public sealed partial class TcpConnection
             flags |= TcpFlags.Fin;
         }
 
+        _passSegments += len > Mss ? (len + Mss - 1) / Mss : 1;
         bool retransmission = seq < _sndMax;
         if (retransmission)
         {

@@ -84,4 +84,117 @@ public sealed class SegmentationOffloadTests
         Assert.Equal(0, wire.B.Counters.TxGsoPackets); // ACKs are never large
         Assert.Equal(gsoMaxSize == 0, overMtu == 0);
     }
+
+    [Fact]
+    public void Hardware_segmentation_cuts_a_large_segment_into_mtu_frames_each_treated_alone_on_the_line()
+    {
+        // A 10-frame segment into a queue with room for 4 frames: the NIC took one large segment (tx_gso_packets),
+        // the line queued, dropped and delivered frames, as it would have without the offload.
+        var impairments = new LinkImpairments { RateBitsPerSecond = 1_000_000, QueueLimitBytes = 4 * 1500 };
+        var wire = new SimulatedWire(new Random(3), impairments, LinkImpairments.None) { GsoMaxSize = 65535, HardwareSegmentation = true };
+        byte[] large = LargeSegment(10 * 1448);
+        Assert.True(wire.Pool.TryRent(large.Length, Wirestack.Buffers.BudgetCause.PacketTx, out Wirestack.Buffers.PacketBuffer? packet));
+        large.CopyTo(packet.Append(large.Length));
+        packet.GsoSize = 1448;
+        var frames = new List<(int Length, uint Seq)>();
+        wire.Tap = (bytes, _) => frames.Add((bytes.Length, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes[24..])));
+
+        wire.A.Transmit(packet, new Wirestack.Time.Instant(0));
+        wire.DeliverDue(new Wirestack.Time.Instant(1_000_000));
+
+        Assert.Equal(1, wire.A.Counters.TxGsoPackets);
+        Assert.Equal(4, wire.A.Counters.TxPackets);
+        Assert.Equal(6, wire.A.Counters.TxQueueDrops);
+        Assert.Equal([(1488, 1000u), (1488, 2448u), (1488, 3896u), (1488, 5344u)], frames); // 20 + 20 + 1448 B each
+        Assert.Equal(0, wire.B.Counters.RxGsoPackets); // frames, not a large segment, arrive
+        Assert.Equal(4, wire.B.RxRing.Count);
+    }
+
+    [Theory]
+    [InlineData(77, 0.002, 0.0)]
+    [InlineData(78, 0.01, 0.0)]
+    [InlineData(79, 0.002, 0.01)]
+    [InlineData(80, 0.0, 0.0)]
+    [InlineData(81, 0.02, 0.02)]
+    public void With_hardware_segmentation_the_line_carries_exactly_what_it_carries_without_offload(int seed, double loss, double reorder)
+    {
+        // The same seed over a lossy, rate-limited path: the sending stack hands over large segments, yet every
+        // frame on the line (its time, sequence, length, flags) and every loss is what a sender without the
+        // offload puts there, and so are the retransmissions that follow.
+        (List<string> plain, long plainRetransmits) = LineTrace(seed, loss, reorder, tso: false);
+        (List<string> cut, long cutRetransmits) = LineTrace(seed, loss, reorder, tso: true);
+
+        Assert.True(plain.Count > 2000, $"{plain.Count} frames");
+        Assert.True(plainRetransmits > 0, "the path lost nothing: the test would not see a loss episode");
+        int firstDiff = Enumerable.Range(0, Math.Min(plain.Count, cut.Count)).FirstOrDefault(i => plain[i] != cut[i], -1);
+        Assert.True(firstDiff < 0, firstDiff < 0 ? "" : string.Join("\n", plain.Skip(firstDiff - 8).Take(16)) + "\n----\n" + string.Join("\n", cut.Skip(firstDiff - 8).Take(16)));
+        Assert.Equal(plainRetransmits, cutRetransmits);
+        Assert.Equal(plain, cut);
+    }
+
+    private static (List<string> Frames, long Retransmits) LineTrace(int seed, double loss, double reorder, bool tso)
+    {
+        LinkImpairments path = Net.GigabitPath with
+        {
+            Delay = TimeSpan.FromMilliseconds(2), Loss = loss, Reorder = reorder, ReorderDelay = TimeSpan.FromMicroseconds(300),
+            QueueLimitBytes = 256 << 10,
+        };
+        var (sim, clientHost, serverHost) = Net.TwoHosts(seed, path);
+        SimulatedWire wire = sim.Wires[0];
+        wire.GsoMaxSize = tso ? 65535 : 0;
+        wire.HardwareSegmentation = tso;
+        var frames = new List<string>();
+        long largest = 0, clientDataFrames = 0;
+        wire.Tap = (packet, at) =>
+        {
+            largest = Math.Max(largest, packet.Length);
+            if (Wirestack.Wire.IPv4Packet.TryCreate(packet, out var ip) == Wirestack.Wire.HeaderError.None &&
+                Wirestack.Wire.TcpSegment.TryCreate(ip.Payload, out var tcp) == Wirestack.Wire.HeaderError.None)
+            {
+                clientDataFrames += tcp.Payload.Length > 0 && ip.Source == clientHost.Interfaces[0].Address.Address ? 1 : 0;
+                frames.Add($"{at.Microseconds} {ip.Source} {tcp.SequenceNumber.Value} {tcp.AcknowledgmentNumber.Value} {tcp.Payload.Length} {tcp.Flags}");
+            }
+        };
+        byte[] data = new byte[4 << 20];
+        new Random(5).NextBytes(data);
+        using ConnectedPair pair = Net.Connected(clientHost, serverHost, 4 << 20);
+        var reader = new SocketDrain(sim, pair.Server);
+        long sentBefore = clientHost.Counters.Tcp.OutSegs;
+        Assert.Equal(data.Length, pair.Client.Send(data));
+        pair.Client.Close();
+        sim.RunUntil(() => reader.Finished, TimeSpan.FromSeconds(120));
+
+        Assert.Equal(SHA256.HashData(data), reader.Digest);
+        Assert.True(largest <= LinkImpairments.None.Mtu, $"a {largest} B packet on the line");
+        if (tso)
+        {
+            Assert.True(wire.A.Counters.TxGsoPackets > 0, "the sender never handed over a large segment");
+            long segments = clientHost.Counters.Tcp.OutSegs - sentBefore;
+            Assert.True(segments < clientDataFrames * 3 / 4, $"the sending stack sent {segments} segments for {clientDataFrames} data frames");
+        }
+
+        return (frames, clientHost.Counters.Tcp.RetransSegs);
+    }
+
+    /// <summary>A large IPv4 TCP segment 10.0.0.1:40000 → 10.0.0.2:80 (20-byte TCP header), sequence 1000.</summary>
+    private static byte[] LargeSegment(int payload)
+    {
+        var source = Wirestack.Wire.IPv4Address.Parse("10.0.0.1");
+        var destination = Wirestack.Wire.IPv4Address.Parse("10.0.0.2");
+        var header = new Wirestack.Wire.TcpHeader
+        {
+            SourcePort = 40000,
+            DestinationPort = 80,
+            SequenceNumber = new Wirestack.Wire.SeqNumber(1000),
+            AcknowledgmentNumber = new Wirestack.Wire.SeqNumber(1),
+            Flags = Wirestack.Wire.TcpFlags.Ack,
+            Window = 1000,
+        };
+        byte[] tcp = new byte[header.Length + payload];
+        header.WriteTo(tcp, source, destination);
+        byte[] datagram = new byte[20 + tcp.Length];
+        new Wirestack.Wire.IPv4Header(source, destination, Wirestack.Wire.IPProtocol.Tcp, tcp.Length).WriteTo(datagram);
+        tcp.CopyTo(datagram, 20);
+        return datagram;
+    }
 }
