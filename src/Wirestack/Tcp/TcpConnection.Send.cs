@@ -330,7 +330,8 @@ public sealed partial class TcpConnection
     /// <summary>What the congestion controller is told besides the window arithmetic (<see cref="AckContext"/>):
     /// SND.UNA, the highest sequence sent (Linux's snd_nxt), the pacing rate, and the GSO size (Linux
     /// sk_gso_max_size: 64 KiB whether or not the device offloads, since Linux's TCP always builds GSO packets and
-    /// segments them in software where the device cannot, sk_setup_caps). The last two are worked out only in slow
+    /// segments them in software where the device cannot: commit 0a6b2a1dc2a2, "tcp: switch to GSO being always on",
+    /// in sk_setup_caps). The last two are worked out only in slow
     /// start, the only time CUBIC's HyStart uses them (0 otherwise).</summary>
     private AckContext CongestionContext(ICongestionController cc)
     {
