@@ -507,4 +507,37 @@ public class ReassemblyQueueTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.True(allocated < 64 * 1024, $"allocated {allocated} B");
     }
+
+    [Fact]
+    public void A_range_of_megabytes_behind_one_hole_grows_by_doubling_and_keeps_every_byte()
+    {
+        // A window's worth behind one lost segment, one MSS at a time: beyond the cache's largest class (1 MiB) the
+        // range's buffer doubles, so getting from 1 MiB to 6 MiB takes 3 new arrays (2, 4, 8 MiB), not the 8 that
+        // growing by a quarter (each copying megabytes) took.
+        var cache = new ByteArrayCache();
+        var budget = new MemoryBudget(1L << 30) { TransitReserve = 0 };
+        var queue = new ReassemblyQueue(budget, arrays: cache);
+        const int Mss = 1448, Total = 6 << 20;
+        long allocationsAtOneMiB = -1;
+        for (int offset = Mss; offset < Total; offset += Mss)
+        {
+            int length = Math.Min(Mss, Total - offset);
+            Assert.Equal(length, queue.Insert(At(0), At(offset), Copy(offset, length, 0)));
+            if (allocationsAtOneMiB < 0 && queue.BytesHeld > ByteArrayCache.MaximumSize)
+            {
+                allocationsAtOneMiB = cache.Allocations;
+            }
+        }
+
+        Assert.Equal(1, queue.RangeCount);
+        Assert.InRange(cache.Allocations - allocationsAtOneMiB, 1, 3);
+        Assert.True(queue.ChargedBytes <= 2L * (queue.BytesHeld + Mss) + ReassemblyQueue.RangeOverhead,
+            $"{queue.ChargedBytes} B charged for {queue.BytesHeld} B held");
+
+        Assert.Equal(Mss, queue.Insert(At(0), At(0), Copy(0, Mss, 0))); // the hole fills
+        byte[] drained = DrainAll(queue, At(0), out int moved);
+        Assert.Equal(Total, moved);
+        Assert.Equal(Copy(0, Total, 0), drained);
+        Assert.Equal(0, budget.InUse);
+    }
 }
