@@ -5,7 +5,7 @@ namespace Wirestack.Benchmarks;
 
 /// <summary>Header parse and emit on the hot path: an IPv4 + TCP SYN with MSS, SACK-permitted, timestamps and
 /// window scale (views, checksums, option parsing); a full-size data segment; and emitting a TCP header with
-/// timestamps and SACK blocks plus the checksum over a 1460-byte payload.</summary>
+/// timestamps and SACK blocks plus the checksum over a 1460-byte payload; and the TSO cut of a 64 KiB segment.</summary>
 [MemoryDiagnoser]
 public class HeaderBenchmarks
 {
@@ -15,6 +15,8 @@ public class HeaderBenchmarks
     private byte[] _syn = [];
     private byte[] _dataSegment = [];
     private byte[] _emitBuffer = [];
+    private byte[] _largeSegment = [];
+    private readonly byte[] _frame = new byte[1500];
     private TcpHeader _emitHeader;
 
     [GlobalSetup]
@@ -42,6 +44,7 @@ public class HeaderBenchmarks
             Options = new TcpOptions { HasTimestamp = true, TsVal = 1, TsEcr = 2 },
         };
         _dataSegment = Datagram(data, 1448);
+        _largeSegment = Datagram(data, 45 * 1448);
 
         _emitHeader = data;
         _emitHeader.Options.SackCount = 2;
@@ -66,6 +69,24 @@ public class HeaderBenchmarks
 
     [Benchmark]
     public int ParseIPv4Tcp1448ByteDataSegment() => Parse(_dataSegment);
+
+    /// <summary>A NIC's TSO cut (<see cref="TcpSegmentation"/>, the simulated wire's <c>HardwareSegmentation</c>):
+    /// a 45-MSS segment (65,160 bytes of payload) into 45 frames, headers adjusted and each frame's checksum computed
+    /// while its payload is copied.</summary>
+    [Benchmark]
+    public int CutLargeSegmentInto45Frames()
+    {
+        TcpSegmentation.TryGetLayout(_largeSegment, 1448, 1500, out TcpSegmentation.Layout layout);
+        int total = 0;
+        for (int i = 0; i < layout.FrameCount; i++)
+        {
+            int length = layout.FrameLength(i);
+            TcpSegmentation.WriteFrame(_largeSegment, layout, i, _frame.AsSpan(0, length));
+            total += _frame[length - 1];
+        }
+
+        return total;
+    }
 
     [Benchmark]
     public ushort EmitTcpHeaderWithOptionsAndChecksum1460()
