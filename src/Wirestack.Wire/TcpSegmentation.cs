@@ -11,10 +11,6 @@ namespace Wirestack.Wire;
 /// <summary>Cuts a large IPv4 TCP segment into frames of its segment size (see the file comment).</summary>
 public static class TcpSegmentation
 {
-    private const byte FlagFin = 0x01;
-    private const byte FlagPsh = 0x08;
-    private const byte FlagCwr = 0x80;
-
     /// <summary>The layout of a large segment: where its payload starts and how it is cut.</summary>
     /// <param name="HeadersLength">IP and TCP headers together (each frame starts with a copy of them).</param>
     /// <param name="IPHeaderLength">The IPv4 header, options included.</param>
@@ -95,12 +91,12 @@ public static class TcpSegmentation
         BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], unchecked(seq + (uint)offset));
         if (index < layout.FrameCount - 1)
         {
-            tcp[13] &= unchecked((byte)~(FlagFin | FlagPsh));
+            tcp[13] &= unchecked((byte)~(TcpFlags.Fin | TcpFlags.Psh));
         }
 
         if (index > 0)
         {
-            tcp[13] &= unchecked((byte)~FlagCwr);
+            tcp[13] &= unchecked((byte)~TcpFlags.Cwr);
         }
 
         var source = new IPv4Address(BinaryPrimitives.ReadUInt32BigEndian(frame[12..]));
