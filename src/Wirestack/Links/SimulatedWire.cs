@@ -108,8 +108,9 @@ public sealed class SimulatedWire
 
     /// <summary>Segmentation offload, as the kernel's loopback has (<see cref="ILinkDevice.GsoMaxSize"/>): TCP
     /// datagrams up to this size are carried whole even when larger than the MTU, as one packet (0, the default:
-    /// none; the MTU applies to every packet). Impairments then act on the large packet as a whole, so this is for
-    /// in-memory links where packets are not meant to model a real line (the benchmark's wire).</summary>
+    /// none; the MTU applies to every packet). Impairments then act on the large packet as a whole, so this alone is
+    /// for in-memory links where packets are not meant to model a real line (the benchmark's wire); with
+    /// <see cref="HardwareSegmentation"/> the line carries MTU-sized frames instead, as a real NIC's would.</summary>
     public int GsoMaxSize { get; set; }
 
     /// <summary>Whether a large TCP segment (<see cref="GsoMaxSize"/>) is cut into MTU-sized frames as it goes on
