@@ -281,6 +281,10 @@ public sealed partial class TcpConnection
     /// <summary>The most segments one output pass sends (a guard; the windows end a pass long before). A large
     /// segment counts as the segments it stands for, so a pass ends at the same byte with or without offload.</summary>
     private const int MaxSegmentsPerPass = 256;
+
+    /// <summary>The segments a send of <paramref name="len"/> bytes stands for: a large segment counts each MSS of it
+    /// (the last maybe short), anything else (a FIN or a short segment included) one.</summary>
+    private static int SegmentsIn(int len, int mss) => len > mss ? (len + mss - 1) / mss : 1;
     private bool _burstTimers; // inside Output's loop: SendData leaves the loss probe and the timer to Output
     private bool _burstNewData; // new data went out in this Output pass: the loss probe is due for scheduling
     private bool _dataAcknowledged; // the peer has acknowledged data (not only our SYN)
@@ -331,8 +335,8 @@ public sealed partial class TcpConnection
     /// SND.UNA, the highest sequence sent (Linux's snd_nxt), the pacing rate, and the GSO size (Linux
     /// sk_gso_max_size: 64 KiB whether or not the device offloads, since Linux's TCP always builds GSO packets and
     /// segments them in software where the device cannot: commit 0a6b2a1dc2a2, "tcp: switch to GSO being always on",
-    /// in sk_setup_caps). The last two are worked out only in slow
-    /// start, the only time CUBIC's HyStart uses them (0 otherwise).</summary>
+    /// in sk_setup_caps). The last two are worked out only in slow start, the only time CUBIC's HyStart uses them
+    /// (0 otherwise).</summary>
     private AckContext CongestionContext(ICongestionController cc)
     {
         if (cc.Cwnd >= cc.Ssthresh)
@@ -425,7 +429,7 @@ public sealed partial class TcpConnection
             {
                 flags |= TcpFlags.Psh;
             }
-            else if (_sndNxt >= _sndMax && (_burstSegments += len > mss ? (len + mss - 1) / mss : 1) >= 2)
+            else if (_sndNxt >= _sndMax && (_burstSegments += SegmentsIn(len, mss)) >= 2)
             {
                 // Linux __tcp_transmit_skb sets PSH on every TSO/GSO packet of more than one segment ("to expedite GRO
                 // flush at receiver"), and GSO leaves it on the packet's last segment. A burst of new data goes out as
@@ -515,7 +519,7 @@ public sealed partial class TcpConnection
             flags |= TcpFlags.Fin;
         }
 
-        _passSegments += len > Mss ? (len + Mss - 1) / Mss : 1;
+        _passSegments += SegmentsIn(len, Mss);
         bool retransmission = seq < _sndMax;
         if (retransmission)
         {
