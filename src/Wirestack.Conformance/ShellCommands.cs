@@ -48,7 +48,6 @@ internal static partial class ShellCommands
         ["tcp_dsack"] = ["1"],                    // the stack sends D-SACK blocks
         ["tcp_fack"] = ["0"],
         ["tcp_reordering"] = ["3"],               // dupthresh 3 (RFC 5681)
-        ["tcp_slow_start_after_idle"] = ["0"],    // the stack never restarts slow start after idle
         ["tcp_recovery"] = ["1"],                 // RACK on (Linux default): RACK loss detection is not in the stack (its TLP is)
         ["tcp_tso_win_divisor"] = null,           // TSO sizing: the interpreter aggregates segments itself
         ["tcp_min_tso_segs"] = null,
@@ -237,6 +236,7 @@ internal static partial class ShellCommands
             case "tcp_abort_on_overflow": s.AbortOnOverflow = Flag(); return;
             case "tcp_max_syn_backlog": s.MaxSynBacklog = Int(); return;
             case "tcp_rfc1337": s.Rfc1337 = Flag(); return;
+            case "tcp_slow_start_after_idle": s.SlowStartAfterIdle = Flag(); return;
             case "tcp_min_snd_mss": s.MinSendMss = Int(); return;
             case "tcp_challenge_ack_limit": s.ChallengeAckLimit = Int(); return;
             case "tcp_early_retrans": // 3 and 4 (the default) probe tail losses (RFC 8985 §7); 0-2 do not, in today's Linux

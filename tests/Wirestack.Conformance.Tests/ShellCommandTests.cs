@@ -33,6 +33,17 @@ public sealed class ShellCommandTests
     }
 
     [Fact]
+    public void SlowStartAfterIdle_IsASettingBothWays()
+    {
+        var settings = new TcpSettings();
+        Assert.True(settings.SlowStartAfterIdle); // Linux's default
+        ShellCommands.Apply("../common/defaults.sh", settings);
+        Assert.False(settings.SlowStartAfterIdle); // the gtests' defaults.sh turns it off
+        ShellCommands.Apply("../common/set_sysctls.py /proc/sys/net/ipv4/tcp_slow_start_after_idle=1", settings);
+        Assert.True(settings.SlowStartAfterIdle);
+    }
+
+    [Fact]
     public void FreeBsdSysctls_MapOrAreAcceptedAtTheirDefault()
     {
         TcpSettings settings = TcpSettings.FreeBsd();
@@ -47,7 +58,7 @@ public sealed class ShellCommandTests
     [Theory]
     [InlineData("nstat -n", "shell command `nstat -n`")]
     [InlineData("sockstat -4 | grep TIME_WAIT", "shell command `sockstat -4 | grep TIME_WAIT`")]
-    [InlineData("sysctl -q net.ipv4.tcp_slow_start_after_idle=1", "sysctl net.ipv4.tcp_slow_start_after_idle=1")]
+    [InlineData("sysctl -q net.ipv4.tcp_notsent_lowat=16384", "sysctl net.ipv4.tcp_notsent_lowat=16384")]
     [InlineData("sysctl -q net.ipv4.tcp_congestion_control=bbr", "sysctl net.ipv4.tcp_congestion_control=bbr")]
     [InlineData("tc qdisc add dev tun0 root netem loss 100%", "shell command `tc qdisc add dev tun0 root netem loss 100%`")]
     public void UnsupportedCommands_SkipNamingThem(string command, string feature)

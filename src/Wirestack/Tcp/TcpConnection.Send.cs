@@ -129,8 +129,8 @@ public sealed partial class TcpConnection
         int peerMss = syn.Options.Mss ?? 536;
         _peerMss = Math.Max(peerMss, settings.MinSendMss);
         _wsEnabled = settings.WindowScaling && syn.Options.WindowScale.HasValue;
-        _sndScale = _wsEnabled ? syn.Options.WindowScale!.Value : 0;
-        _rcvScale = _wsEnabled ? ChooseReceiveScale() : 0;
+        _sndScale = _wsEnabled ? (byte)Math.Min((int)syn.Options.WindowScale!.Value, 14) : (byte)0; // RFC 7323 §2.3: above 14, use 14
+        _rcvScale = _wsEnabled ? (byte)ChooseReceiveScale() : (byte)0;
         _tsEnabled = settings.Timestamps && syn.Options.HasTimestamp;
         if (_tsEnabled)
         {
@@ -512,6 +512,33 @@ public sealed partial class TcpConnection
     }
 
     /// <summary>Sends [seq, seq+len) from the send queue, optionally with FIN, and advances SND.NXT/SND.MAX.</summary>
+    /// <summary>RFC 5681 §4.1 with Linux's tcp_slow_start_after_idle_check (run as a write queues new data): when
+    /// nothing is in flight and no data has been sent for longer than the RTO, the window learnt before the idle
+    /// stretch no longer describes the path, so cwnd restarts from at most the restart window
+    /// (<see cref="ICongestionController.OnIdleRestart"/>). Off with <see cref="TcpSettings.SlowStartAfterIdle"/>
+    /// (<c>net.ipv4.tcp_slow_start_after_idle = 0</c>).</summary>
+    private void RestartAfterIdle(Instant now)
+    {
+        if (!_layer.Settings.SlowStartAfterIdle || Congestion is null || _sndMax != _sndUna)
+        {
+            return;
+        }
+
+        TimeSpan idle = TimeSpan.FromMilliseconds(unchecked(StampMs(now) - _lastDataSentMs));
+        TimeSpan rto = RetransmitTimeout;
+        if (idle <= rto)
+        {
+            return;
+        }
+
+        int before = Congestion.Cwnd;
+        Congestion.OnIdleRestart(idle, rto, now);
+        Trace?.Add(new TcpTraceEvent(now, "idle", $"restart after {idle.TotalMilliseconds:0.###} ms idle (rto {rto.TotalMilliseconds:0.###} ms): cwnd {before} -> {Congestion.Cwnd}, ssthresh {Congestion.Ssthresh}"));
+    }
+
+    /// <summary>A wrapping millisecond stamp of <paramref name="now"/> (for <c>_lastDataSentMs</c>).</summary>
+    private static uint StampMs(Instant now) => unchecked((uint)now.TotalMilliseconds);
+
     private void SendData(SeqNumber seq, int len, TcpFlags flags, bool withFin, Instant now)
     {
         if (withFin)
@@ -550,6 +577,7 @@ public sealed partial class TcpConnection
         StartRetransmitTimer(now);
         if (!retransmission)
         {
+            _lastDataSentMs = StampMs(now);
             _lastSegmentStart = seq;
             if (_burstTimers)
             {

@@ -28,6 +28,8 @@ public sealed partial class TcpConnection : ITimerCallback
     private uint _maxSndWnd;
     private SeqNumber _sndWl1;
     private SeqNumber _sndWl2;
+    private uint _lastDataSentMs;   // when new data last left, or the connection was established: Linux's lsndtime,
+                                    // a wrapping millisecond stamp like its jiffies (4 bytes: the object stays in its size)
 
     // receive sequence variables
     private SeqNumber _irs;
@@ -35,8 +37,8 @@ public sealed partial class TcpConnection : ITimerCallback
     private SeqNumber _rcvAdvertisedEdge; // RCV.NXT + the window last advertised: never moved left (§3.8.6.2.2)
 
     // negotiated options
-    private int _sndScale;
-    private int _rcvScale;
+    private byte _sndScale;        // RFC 7323 shift counts, 0-14 (bytes: they keep the object in its size class)
+    private byte _rcvScale;
     private bool _wsEnabled;
     private bool _tsEnabled;
     private bool _sackEnabled;
@@ -407,6 +409,7 @@ public sealed partial class TcpConnection : ITimerCallback
             return 0;
         }
 
+        RestartAfterIdle(now);
         _sendQueue ??= _layer.RentQueue(BudgetCause.SendBuffer);
         int accepted = _sendQueue.Write(data[..room]);
         if (accepted == 0)
@@ -680,6 +683,7 @@ public sealed partial class TcpConnection : ITimerCallback
         if (state == TcpState.Established)
         {
             _synTimes = null; // only a connect timeout explains itself with them
+            _lastDataSentMs = StampMs(now); // Linux tcp_finish_connect / tcp_create_openreq_child set lsndtime
         }
 
         Trace?.Add(new TcpTraceEvent(now, "state", $"{old.SsName()} -> {state.SsName()}"));

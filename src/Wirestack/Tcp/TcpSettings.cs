@@ -164,6 +164,11 @@ public sealed class TcpSettings
     /// <see cref="Congestion.Cubic"/>). FreeBSD's cubic has none.</summary>
     public bool HyStart { get; set; } = true;
 
+    /// <summary><c>tcp_slow_start_after_idle</c> (1 in Linux, the default; FreeBSD's cc_after_idle does the same):
+    /// a connection that has sent nothing for longer than its RTO, with nothing in flight, restarts from the restart
+    /// window when the application writes again (RFC 5681 §4.1).</summary>
+    public bool SlowStartAfterIdle { get; set; } = true;
+
     /// <summary>FreeBSD's defaults, as its scripts and seed 004 §1.3.2 expect (75 s connect timeout).</summary>
     public static TcpSettings FreeBsd() => new()
     {

@@ -70,6 +70,30 @@ public static class CongestionControl
         return (int)Math.Max(next, cwnd);
     }
 
+    /// <summary>
+    /// The window after an idle stretch (RFC 5681 §4.1: "TCP SHOULD set cwnd to no more than RW before beginning
+    /// transmission if the TCP has not sent data in an interval exceeding the retransmission timeout"), computed as
+    /// Linux's tcp_cwnd_restart does (the RFC 2861 decay): RW = min(IW, cwnd); cwnd halves while each further RTO of
+    /// the idle time remains and cwnd is above RW, then is at least RW; ssthresh is first raised to
+    /// tcp_current_ssthresh, max(ssthresh, ½ cwnd + ¼ cwnd), so slow start climbs back to three quarters of the
+    /// window the connection had.
+    /// </summary>
+    internal static (int Cwnd, int Ssthresh) RestartAfterIdle(int cwnd, int ssthresh, int mss, TimeSpan idle, TimeSpan rto)
+    {
+        int restart = Math.Min(InitialWindowSegments * mss, cwnd);
+        int raised = Math.Max(ssthresh, (cwnd >> 1) + (cwnd >> 2));
+        long delta = idle.Ticks;
+        if (rto > TimeSpan.Zero)
+        {
+            while ((delta -= rto.Ticks) > 0 && cwnd > restart)
+            {
+                cwnd >>= 1;
+            }
+        }
+
+        return (Math.Max(cwnd, restart), raised);
+    }
+
     internal static byte CheckAbcLimit(int abcLimit)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(abcLimit);

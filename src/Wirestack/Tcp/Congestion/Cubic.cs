@@ -331,6 +331,15 @@ public sealed class Cubic : ICongestionController
         HyStartRestart();
     }
 
+    public void OnIdleRestart(TimeSpan idle, TimeSpan rto, Instant now)
+    {
+        // Linux's cubic leaves CA_EVENT_CWND_RESTART to tcp_cwnd_restart (its epoch goes on; slow start climbs back
+        // to the raised ssthresh first).
+        (int cwnd, int ssthresh) = CongestionControl.RestartAfterIdle(_cwnd, Ssthresh, _mss, idle, rto);
+        _cwnd = cwnd;
+        Ssthresh = ssthresh;
+    }
+
     public void OnMssChanged(int mss)
     {
         CongestionControl.CheckMss(mss);

@@ -48,4 +48,13 @@ public interface ICongestionController
 
     /// <summary>The sender's MSS changed (path MTU discovery).</summary>
     void OnMssChanged(int mss);
+
+    /// <summary>RFC 5681 §4.1: the application sends again after an idle stretch longer than the retransmission
+    /// timeout with nothing in flight, so cwnd no longer reflects the path. As Linux's tcp_cwnd_restart:
+    /// ssthresh = max(ssthresh, ¾ cwnd); cwnd halves once per RTO of idle time (after the first), never below the
+    /// restart window RW = min(IW, cwnd). See <see cref="CongestionControl.RestartAfterIdle"/>.</summary>
+    /// <param name="idle">Time since data was last sent.</param>
+    /// <param name="rto">The current retransmission timeout.</param>
+    /// <param name="now">The stack's clock.</param>
+    void OnIdleRestart(TimeSpan idle, TimeSpan rto, Instant now);
 }

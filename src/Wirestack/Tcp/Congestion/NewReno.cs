@@ -134,6 +134,13 @@ public sealed class NewReno : ICongestionController
         _bytesAcked = 0;
     }
 
+    public void OnIdleRestart(TimeSpan idle, TimeSpan rto, Instant now)
+    {
+        (int cwnd, int ssthresh) = CongestionControl.RestartAfterIdle(_cwnd, Ssthresh, _mss, idle, rto);
+        _cwnd = cwnd;
+        Ssthresh = ssthresh;
+    }
+
     public void OnMssChanged(int mss)
     {
         CongestionControl.CheckMss(mss);
