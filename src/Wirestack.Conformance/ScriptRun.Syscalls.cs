@@ -17,7 +17,7 @@ internal sealed partial class ScriptRun
     internal static readonly HashSet<string> SupportedSocketOptions =
     [
         "SO_REUSEADDR", "SO_RCVBUF", "SO_SNDBUF", "SO_ERROR", "SO_LINGER", "SO_KEEPALIVE",
-        "TCP_NODELAY", "TCP_MAXSEG", "TCP_USER_TIMEOUT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_SYNCNT", "TCP_KEEPINIT",
+        "TCP_NODELAY", "TCP_MAXSEG", "TCP_USER_TIMEOUT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_SYNCNT", "TCP_KEEPINIT", "TCP_LINGER2",
     ];
 
     private const long ORdWr = 2;
@@ -392,6 +392,7 @@ internal sealed partial class ScriptRun
         "TCP_KEEPIDLE" => LinuxSocketOption.TcpKeepIdle,
         "TCP_KEEPINTVL" => LinuxSocketOption.TcpKeepInterval,
         "TCP_KEEPCNT" => LinuxSocketOption.TcpKeepCount,
+        "TCP_LINGER2" => LinuxSocketOption.TcpLinger2,
         _ => throw new ScriptSkipException($"socket option {name}"),
     };
 

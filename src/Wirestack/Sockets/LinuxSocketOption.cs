@@ -16,4 +16,7 @@ public enum LinuxSocketOption
     TcpKeepInterval,
     /// <summary>TCP_KEEPCNT.</summary>
     TcpKeepCount,
+    /// <summary>TCP_LINGER2, seconds: an orphan's FIN-WAIT-2 timeout (0: tcp_fin_timeout; negative: none, the
+    /// connection is dropped; at most 120).</summary>
+    TcpLinger2,
 }

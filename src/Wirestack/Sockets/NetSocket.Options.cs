@@ -112,6 +112,10 @@ public sealed partial class NetSocket
                 case LinuxSocketOption.TcpKeepCount when value is >= 1 and <= 127:
                     c.KeepCount = value;
                     break;
+                case LinuxSocketOption.TcpLinger2:
+                    // Linux do_tcp_setsockopt: negative → -1, above TCP_FIN_TIMEOUT_MAX (120 s) → 120 s, 0 → the sysctl.
+                    c.FinWait2Timeout = value < 0 ? TimeSpan.FromSeconds(-1) : value == 0 ? null : TimeSpan.FromSeconds(Math.Min(value, MaxLinger2Seconds));
+                    break;
                 default:
                     return SocketError.InvalidArgument;
             }
@@ -120,6 +124,9 @@ public sealed partial class NetSocket
             return SocketError.Success;
         }
     }
+
+    /// <summary>Linux's TCP_FIN_TIMEOUT_MAX, in seconds: the largest TCP_LINGER2.</summary>
+    public const int MaxLinger2Seconds = 120;
 
     /// <summary>getsockopt: the values Linux reports (doubled buffers; SO_ERROR read-and-clear).</summary>
     public int GetSocketOption(SocketOptionLevel level, SocketOptionName name)
@@ -162,6 +169,7 @@ public sealed partial class NetSocket
                 LinuxSocketOption.TcpKeepIdle => (int)(c.KeepIdle ?? s.KeepAliveTime).TotalSeconds,
                 LinuxSocketOption.TcpKeepInterval => (int)(c.KeepInterval ?? s.KeepAliveInterval).TotalSeconds,
                 LinuxSocketOption.TcpKeepCount => c.KeepCount ?? s.KeepAliveProbes,
+                LinuxSocketOption.TcpLinger2 => c.FinWait2Timeout is { } l2 ? (l2 < TimeSpan.Zero ? -1 : (int)l2.TotalSeconds) : (int)s.FinTimeout.TotalSeconds,
                 _ => throw Error(SocketError.ProtocolOption),
             };
         }

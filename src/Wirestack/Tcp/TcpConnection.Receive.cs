@@ -480,7 +480,16 @@ public sealed partial class TcpConnection
                 SetState(TcpState.FinWait2, now);
                 if (IsOrphan)
                 {
-                    _waitAt = now + _layer.Settings.FinTimeout;
+                    if (FinWait2Timeout < TimeSpan.Zero)
+                    {
+                        // Linux tcp_rcv_state_process (FIN-WAIT-1, orphan, linger2 < 0): tcp_done without a reset;
+                        // whatever the peer sends next meets no connection and is answered with RST.
+                        _layer.Counters.TCPAbortOnData++;
+                        Fail(SocketError.Success, null, now);
+                        return false;
+                    }
+
+                    _waitAt = now + FinWait2Time;
                 }
 
                 break;

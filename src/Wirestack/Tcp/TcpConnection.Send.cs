@@ -511,7 +511,6 @@ public sealed partial class TcpConnection
         return len - len % Mss;
     }
 
-    /// <summary>Sends [seq, seq+len) from the send queue, optionally with FIN, and advances SND.NXT/SND.MAX.</summary>
     /// <summary>RFC 5681 §4.1 with Linux's tcp_slow_start_after_idle_check (run as a write queues new data): when
     /// nothing is in flight and no data has been sent for longer than the RTO, the window learnt before the idle
     /// stretch no longer describes the path, so cwnd restarts from at most the restart window
@@ -539,6 +538,7 @@ public sealed partial class TcpConnection
     /// <summary>A wrapping millisecond stamp of <paramref name="now"/> (for <c>_lastDataSentMs</c>).</summary>
     private static uint StampMs(Instant now) => unchecked((uint)now.TotalMilliseconds);
 
+    /// <summary>Sends [seq, seq+len) from the send queue, optionally with FIN, and advances SND.NXT/SND.MAX.</summary>
     private void SendData(SeqNumber seq, int len, TcpFlags flags, bool withFin, Instant now)
     {
         if (withFin)

@@ -113,6 +113,24 @@ public sealed partial class TcpConnection : ITimerCallback
     /// <summary>SO_LINGER: null off; zero means close sends RST.</summary>
     public TimeSpan? Linger { get => _cold?.Linger; set { if (value is not null || _cold is not null) Cold.Linger = value; } }
 
+    /// <summary>TCP_LINGER2: how long an orphaned connection waits in FIN-WAIT-2 for the peer's FIN. Null: the
+    /// stack's <c>tcp_fin_timeout</c>; negative: none at all, the connection is dropped instead (Linux's
+    /// <c>tp->linger2 = -1</c>).</summary>
+    public TimeSpan? FinWait2Timeout { get => _cold?.Linger2; set { if (value is not null || _cold is not null) Cold.Linger2 = value; } }
+
+    /// <summary>Linux tcp_fin_time: the FIN-WAIT-2 timeout of an orphan (TCP_LINGER2, else tcp_fin_timeout), never
+    /// less than 3.5 RTOs, so that the peer's FIN has time to arrive after a retransmission.</summary>
+    private TimeSpan FinWait2Time
+    {
+        get
+        {
+            TimeSpan timeout = FinWait2Timeout is { } own && own > TimeSpan.Zero ? own : _layer.Settings.FinTimeout;
+            TimeSpan rto = Rtt.CurrentRto;
+            TimeSpan floor = 4 * rto - rto / 2;
+            return timeout < floor ? floor : timeout;
+        }
+    }
+
     // Rarely set state lives in a side object allocated on first use, so an idle connection that never sets an
     // option, fails or is traced does not carry it (about 100 bytes).
     private ColdState? _cold;
@@ -131,6 +149,7 @@ public sealed partial class TcpConnection : ITimerCallback
         public TimeSpan UserTimeout;
         public int? SynCount;
         public TimeSpan? Linger;
+        public TimeSpan? Linger2;
         public string? ErrorCause;
         public string? LastCallCause;
         public List<TcpTraceEvent>? Trace;
@@ -297,6 +316,7 @@ public sealed partial class TcpConnection : ITimerCallback
         UserTimeout = listener.UserTimeout;
         SynCount = listener.SynCount;
         Linger = listener.Linger;
+        FinWait2Timeout = listener.FinWait2Timeout;
         MaxSegmentOption = listener.MaxSegmentOption;
         Tos = listener.Tos;
     }
@@ -591,7 +611,15 @@ public sealed partial class TcpConnection : ITimerCallback
         ShutdownSend(now);
         if (State == TcpState.FinWait2)
         {
-            _waitAt = now + _layer.Settings.FinTimeout; // an orphan does not wait in FIN-WAIT-2 forever
+            if (FinWait2Timeout < TimeSpan.Zero)
+            {
+                // Linux tcp_close: TCP_LINGER2 < 0 in FIN-WAIT-2 resets at once instead of waiting.
+                _layer.Counters.TCPAbortOnLinger++;
+                Abort(SocketError.ConnectionReset, "TCP_LINGER2 < 0: closed in FIN-WAIT-2, reset sent", sendReset: true, now);
+                return;
+            }
+
+            _waitAt = now + FinWait2Time; // an orphan does not wait in FIN-WAIT-2 forever
             ScheduleTimer();
         }
     }
