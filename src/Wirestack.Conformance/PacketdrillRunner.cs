@@ -155,7 +155,8 @@ public static class PacketdrillRunner
         if (s.Name is "send" or "recv" or "sendto" or "recvfrom" && s.Args.Count > 3)
         {
             long flags = ScriptRun.Evaluate(s.Args[3]);
-            if ((flags & ~(0x40L | 0x4000L)) != 0)
+            long supported = 0x40L | 0x4000L | (s.Name is "send" or "sendto" ? 0x8000L : 0); // MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE
+            if ((flags & ~supported) != 0)
             {
                 throw new ScriptSkipException($"{s.Name}() flags {s.Args[3]} (line {s.Line})");
             }

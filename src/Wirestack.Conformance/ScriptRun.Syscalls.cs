@@ -17,13 +17,14 @@ internal sealed partial class ScriptRun
     internal static readonly HashSet<string> SupportedSocketOptions =
     [
         "SO_REUSEADDR", "SO_RCVBUF", "SO_SNDBUF", "SO_ERROR", "SO_LINGER", "SO_KEEPALIVE",
-        "TCP_NODELAY", "TCP_MAXSEG", "TCP_USER_TIMEOUT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_SYNCNT", "TCP_KEEPINIT", "TCP_LINGER2",
+        "TCP_NODELAY", "TCP_MAXSEG", "TCP_USER_TIMEOUT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_SYNCNT", "TCP_KEEPINIT", "TCP_LINGER2", "TCP_CORK",
     ];
 
     private const long ORdWr = 2;
     private const long ONonBlock = 0x800;
     private const long MsgDontWait = 0x40;
     private const long MsgNoSignal = 0x4000;
+    private const long MsgMore = 0x8000;
 
     private readonly Dictionary<long, NetSocket> _fds = [];
     private NetSocket? _underTest;
@@ -265,7 +266,8 @@ internal sealed partial class ScriptRun
         return checked((int)Evaluate(Arg(ev, 2)));
     }
 
-    /// <summary>MSG_* flags of send/recv: MSG_DONTWAIT and MSG_NOSIGNAL are supported; true for MSG_DONTWAIT.</summary>
+    /// <summary>MSG_* flags of send/recv: MSG_DONTWAIT, MSG_NOSIGNAL and (send) MSG_MORE are supported; true for
+    /// MSG_DONTWAIT.</summary>
     private static bool DontWait(SyscallEvent ev)
     {
         if (ev.Name is "write" or "read" or "writev" or "readv")
@@ -274,7 +276,8 @@ internal sealed partial class ScriptRun
         }
 
         long flags = Evaluate(Arg(ev, 3));
-        if ((flags & ~(MsgDontWait | MsgNoSignal)) != 0)
+        long supported = MsgDontWait | MsgNoSignal | (ev.Name is "send" or "sendto" ? MsgMore : 0);
+        if ((flags & ~supported) != 0)
         {
             throw new ScriptSkipException($"{ev.Name}() flags {Arg(ev, 3)}");
         }
@@ -293,7 +296,8 @@ internal sealed partial class ScriptRun
 
         try
         {
-            int n = s.Send(new byte[count], out SocketError error);
+            bool more = ev.Name is "send" or "sendto" && (Evaluate(Arg(ev, 3)) & MsgMore) != 0;
+            int n = s.Send(new byte[count], out SocketError error, more);
             return CallOutcome.From(error, n, s.ErrorCause);
         }
         finally
@@ -393,6 +397,7 @@ internal sealed partial class ScriptRun
         "TCP_KEEPINTVL" => LinuxSocketOption.TcpKeepInterval,
         "TCP_KEEPCNT" => LinuxSocketOption.TcpKeepCount,
         "TCP_LINGER2" => LinuxSocketOption.TcpLinger2,
+        "TCP_CORK" => LinuxSocketOption.TcpCork,
         _ => throw new ScriptSkipException($"socket option {name}"),
     };
 

@@ -19,4 +19,6 @@ public enum LinuxSocketOption
     /// <summary>TCP_LINGER2, seconds: an orphan's FIN-WAIT-2 timeout (0: tcp_fin_timeout; negative: none, the
     /// connection is dropped; at most 120).</summary>
     TcpLinger2,
+    /// <summary>TCP_CORK, 0 or 1: hold partial segments until uncorked (or an RTO passes with nothing in flight).</summary>
+    TcpCork,
 }

@@ -22,7 +22,11 @@ public sealed partial class NetSocket
 
     /// <summary>send(). Blocking: every byte is queued before it returns (waiting for buffer space as the peer
     /// acknowledges), never a silent truncation (seed 002). Non-blocking: the count accepted, or WouldBlock.</summary>
-    public int Send(ReadOnlySpan<byte> data, out SocketError error)
+    /// <param name="data">The bytes to send.</param>
+    /// <param name="error">Success, WouldBlock, or why the connection cannot send.</param>
+    /// <param name="more">Linux's MSG_MORE (TCP): more data follows at once, so a partial segment at the end of this
+    /// write waits, as under TCP_CORK, and carries no PSH.</param>
+    public int Send(ReadOnlySpan<byte> data, out SocketError error, bool more = false)
     {
         lock (_stack.SyncRoot)
         {
@@ -35,7 +39,7 @@ public sealed partial class NetSocket
             int total = 0;
             while (true)
             {
-                int n = _tcp.Send(data[total..], Now, out error);
+                int n = _tcp.Send(data[total..], Now, out error, more);
                 total += n;
                 TcpConnection connection = _tcp;
                 if (error == SocketError.NoBufferSpaceAvailable && Blocking)

@@ -58,6 +58,11 @@ public sealed partial class NetSocket
                     break;
                 case (SocketOptionLevel.Tcp, SocketOptionName.NoDelay):
                     c.NoDelay = value != 0;
+                    if (value != 0 && c == _tcp)
+                    {
+                        c.PushPending(Now); // Linux: setting TCP_NODELAY flushes what Nagle or TCP_CORK holds
+                    }
+
                     break;
                 case (SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime):
                     if (value < 1) return SocketError.InvalidArgument;
@@ -111,6 +116,9 @@ public sealed partial class NetSocket
                     break;
                 case LinuxSocketOption.TcpKeepCount when value is >= 1 and <= 127:
                     c.KeepCount = value;
+                    break;
+                case LinuxSocketOption.TcpCork:
+                    c.SetCork(value != 0, Now);
                     break;
                 case LinuxSocketOption.TcpLinger2:
                     // Linux do_tcp_setsockopt: negative → -1, above TCP_FIN_TIMEOUT_MAX (120 s) → 120 s, 0 → the sysctl.
@@ -169,6 +177,7 @@ public sealed partial class NetSocket
                 LinuxSocketOption.TcpKeepIdle => (int)(c.KeepIdle ?? s.KeepAliveTime).TotalSeconds,
                 LinuxSocketOption.TcpKeepInterval => (int)(c.KeepInterval ?? s.KeepAliveInterval).TotalSeconds,
                 LinuxSocketOption.TcpKeepCount => c.KeepCount ?? s.KeepAliveProbes,
+                LinuxSocketOption.TcpCork => c.Cork ? 1 : 0,
                 LinuxSocketOption.TcpLinger2 => c.FinWait2Timeout is { } l2 ? (l2 < TimeSpan.Zero ? -1 : (int)l2.TotalSeconds) : (int)s.FinTimeout.TotalSeconds,
                 _ => throw Error(SocketError.ProtocolOption),
             };

@@ -414,7 +414,13 @@ public sealed partial class TcpConnection
                 // (tcp_nagle_check, tcp_minshall_check): hold a small segment only while an earlier small segment is
                 // unacknowledged, so the tail of a write goes out right behind its full segments.
                 bool smallOutstanding = _sndSml > _sndUna && _sndSml <= _sndNxt;
-                bool nagleOk = NoDelay || !inFlight || !smallOutstanding || _sndNxt < _sndMax;
+                bool pushOnce = _cold?.PushOnce ?? false;
+                if (Corked)
+                {
+                    return false; // Linux tcp_nagle_check: a partial segment waits while TCP_NAGLE_CORK is set
+                }
+
+                bool nagleOk = NoDelay || pushOnce || !inFlight || !smallOutstanding || _sndNxt < _sndMax;
                 // RFC 9293 §3.8.6.2.1 sender SWS avoidance: send only a full segment, everything left when allowed,
                 // or at least half the largest window the peer has offered.
                 bool swsOk = (isLast && nagleOk) || len >= (int)(_maxSndWnd / 2);
@@ -425,7 +431,7 @@ public sealed partial class TcpConnection
             }
 
             TcpFlags flags = TcpFlags.Ack;
-            if (isLast)
+            if (isLast && !(_cold?.TailUnpushed ?? false))
             {
                 flags |= TcpFlags.Psh;
             }
@@ -502,7 +508,7 @@ public sealed partial class TcpConnection
         // Linux tcp_tso_autosize: a TSO packet carries about a millisecond of the pacing rate (GsoSegments), not
         // always the device's whole gso_max_size.
         int cap = Math.Min(room, GsoSegments(Mss) * Mss);
-        if (allowed <= cap && allowed == avail && NoDelay)
+        if (allowed <= cap && allowed == avail && NoDelay && !Corked)
         {
             return allowed;
         }

@@ -95,6 +95,47 @@ public sealed partial class TcpConnection : ITimerCallback
     public int SendBufferSize { get; private set; }
 
     public bool NoDelay { get; set; }
+
+    /// <summary>TCP_CORK: partial segments of new data are held (full ones still go) until the cork is removed
+    /// (<see cref="SetCork"/>), TCP_NODELAY is set (<see cref="PushPending"/>), or, with nothing in flight, the
+    /// persist timer sends them after an RTO (Linux's "200 ms ceiling", tcp_check_probe_timer).</summary>
+    public bool Cork => _cold?.Cork ?? false;
+
+    /// <summary>Sets or removes TCP_CORK; removing it sends what the cork held, as far as Nagle and the windows
+    /// allow (Linux __tcp_sock_set_cork: tcp_push_pending_frames).</summary>
+    public void SetCork(bool on, Instant now)
+    {
+        if (!on && _cold is null)
+        {
+            return;
+        }
+
+        Cold.Cork = on;
+        if (!on)
+        {
+            Output(now);
+        }
+    }
+
+    /// <summary>Sends what Nagle or the cork is holding, once, as setting TCP_NODELAY does in Linux
+    /// (__tcp_sock_set_nodelay: TCP_NAGLE_PUSH and tcp_push_pending_frames). Cork stays set for later writes
+    /// (tcp(7): TCP_NODELAY "is overridden by TCP_CORK; however, setting this option forces an explicit flush").</summary>
+    public void PushPending(Instant now)
+    {
+        ColdState cold = Cold;
+        cold.PushOnce = true;
+        try
+        {
+            Output(now);
+        }
+        finally
+        {
+            cold.PushOnce = false;
+        }
+    }
+
+    /// <summary>Partial segments are held now: TCP_CORK, or the output of a MSG_MORE send, and no flush.</summary>
+    private bool Corked => _cold is { } cold && (cold.Cork || cold.CorkThisPush) && !cold.PushOnce;
     public bool KeepAlive { get => _cold?.KeepAlive ?? false; set { if (value || _cold is not null) Cold.KeepAlive = value; } }
     public TimeSpan? KeepIdle { get => _cold?.KeepIdle; set { if (value is not null || _cold is not null) Cold.KeepIdle = value; } }
     public TimeSpan? KeepInterval { get => _cold?.KeepInterval; set { if (value is not null || _cold is not null) Cold.KeepInterval = value; } }
@@ -150,6 +191,10 @@ public sealed partial class TcpConnection : ITimerCallback
         public int? SynCount;
         public TimeSpan? Linger;
         public TimeSpan? Linger2;
+        public bool Cork;            // TCP_CORK
+        public bool CorkThisPush;    // inside the output of a MSG_MORE send
+        public bool PushOnce;        // inside a flush that ignores Nagle and cork (TCP_NODELAY set)
+        public bool TailUnpushed;    // the last write was MSG_MORE: the end of the queue is no push point
         public string? ErrorCause;
         public string? LastCallCause;
         public List<TcpTraceEvent>? Trace;
@@ -317,6 +362,10 @@ public sealed partial class TcpConnection : ITimerCallback
         SynCount = listener.SynCount;
         Linger = listener.Linger;
         FinWait2Timeout = listener.FinWait2Timeout;
+        if (listener.Cork)
+        {
+            Cold.Cork = true;
+        }
         MaxSegmentOption = listener.MaxSegmentOption;
         Tos = listener.Tos;
     }
@@ -401,7 +450,9 @@ public sealed partial class TcpConnection : ITimerCallback
 
     /// <summary>Queues user data for sending. Returns the bytes accepted (0 when the buffer is full, the call
     /// would block); sets <paramref name="error"/> when the connection cannot send.</summary>
-    public int Send(ReadOnlySpan<byte> data, Instant now, out SocketError error)
+    /// <param name="more">MSG_MORE: more data follows, so a partial segment at the end of this write is held as by
+    /// TCP_CORK, and the write's end is not a push point (no PSH; Linux tcp_push).</param>
+    public int Send(ReadOnlySpan<byte> data, Instant now, out SocketError error, bool more = false)
     {
         if (PendingError != SocketError.Success)
         {
@@ -444,6 +495,28 @@ public sealed partial class TcpConnection : ITimerCallback
         }
 
         error = SocketError.Success;
+        if (more)
+        {
+            ColdState cold = Cold;
+            cold.TailUnpushed = true;
+            cold.CorkThisPush = true;
+            try
+            {
+                Output(now);
+            }
+            finally
+            {
+                cold.CorkThisPush = false;
+            }
+
+            return accepted;
+        }
+
+        if (_cold is { TailUnpushed: true } unpushed)
+        {
+            unpushed.TailUnpushed = false;
+        }
+
         Output(now);
         return accepted;
     }
