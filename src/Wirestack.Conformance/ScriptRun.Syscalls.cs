@@ -17,7 +17,7 @@ internal sealed partial class ScriptRun
     internal static readonly HashSet<string> SupportedSocketOptions =
     [
         "SO_REUSEADDR", "SO_RCVBUF", "SO_SNDBUF", "SO_ERROR", "SO_LINGER", "SO_KEEPALIVE",
-        "TCP_NODELAY", "TCP_MAXSEG", "TCP_USER_TIMEOUT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_SYNCNT", "TCP_KEEPINIT", "TCP_LINGER2", "TCP_CORK",
+        "TCP_NODELAY", "TCP_MAXSEG", "TCP_USER_TIMEOUT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_SYNCNT", "TCP_KEEPINIT", "TCP_LINGER2", "TCP_CORK", "TCP_DEFER_ACCEPT",
     ];
 
     private const long ORdWr = 2;
@@ -398,6 +398,7 @@ internal sealed partial class ScriptRun
         "TCP_KEEPCNT" => LinuxSocketOption.TcpKeepCount,
         "TCP_LINGER2" => LinuxSocketOption.TcpLinger2,
         "TCP_CORK" => LinuxSocketOption.TcpCork,
+        "TCP_DEFER_ACCEPT" => LinuxSocketOption.TcpDeferAccept,
         _ => throw new ScriptSkipException($"socket option {name}"),
     };
 

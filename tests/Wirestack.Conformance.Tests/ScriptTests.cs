@@ -108,7 +108,7 @@ public sealed class ScriptTests
 
     [Theory]
     [InlineData("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 splice(3, 4, 100) = 100", "system call splice() (line 2)")]
-    [InlineData("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_TCP, TCP_DEFER_ACCEPT, [1], 4) = 0", "socket option TCP_DEFER_ACCEPT (line 2)")]
+    [InlineData("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_TCP, TCP_FASTOPEN, [1], 4) = 0", "socket option TCP_FASTOPEN (line 2)")]
     [InlineData("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 send(3, ..., 40, MSG_OOB) = 40", "send() flags MSG_OOB (line 2)")]
     [InlineData("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 recv(3, ..., 40, MSG_MORE) = 40", "recv() flags MSG_MORE (line 2)")]
     [InlineData("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3", "socket type SOCK_DGRAM (TCP stream sockets only)")]

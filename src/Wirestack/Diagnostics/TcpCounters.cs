@@ -55,6 +55,7 @@ public sealed class TcpCounters
     public long SyncookiesFailed;
     public long TCPReqQFullDrop;
     public long TCPReqQFullDoCookies;
+    public long TCPDeferAcceptDrop;
     public long DelayedACKs;
     public long TCPPureAcks;
     public long TCPHPAcks;

@@ -21,4 +21,7 @@ public enum LinuxSocketOption
     TcpLinger2,
     /// <summary>TCP_CORK, 0 or 1: hold partial segments until uncorked (or an RTO passes with nothing in flight).</summary>
     TcpCork,
+    /// <summary>TCP_DEFER_ACCEPT, seconds (a listener): a bare ACK does not complete a connection until data arrives
+    /// or the period ends; kept as SYN-ACK timeouts, so getsockopt reports the period they span.</summary>
+    TcpDeferAccept,
 }

@@ -117,6 +117,9 @@ public sealed partial class NetSocket
                 case LinuxSocketOption.TcpKeepCount when value is >= 1 and <= 127:
                     c.KeepCount = value;
                     break;
+                case LinuxSocketOption.TcpDeferAccept:
+                    c.DeferAcceptTimeouts = TcpConnection.DeferAcceptTimeoutsFor(value);
+                    break;
                 case LinuxSocketOption.TcpCork:
                     c.SetCork(value != 0, Now);
                     break;
@@ -178,6 +181,7 @@ public sealed partial class NetSocket
                 LinuxSocketOption.TcpKeepInterval => (int)(c.KeepInterval ?? s.KeepAliveInterval).TotalSeconds,
                 LinuxSocketOption.TcpKeepCount => c.KeepCount ?? s.KeepAliveProbes,
                 LinuxSocketOption.TcpCork => c.Cork ? 1 : 0,
+                LinuxSocketOption.TcpDeferAccept => TcpConnection.DeferAcceptSeconds(c.DeferAcceptTimeouts),
                 LinuxSocketOption.TcpLinger2 => c.FinWait2Timeout is { } l2 ? (l2 < TimeSpan.Zero ? -1 : (int)l2.TotalSeconds) : (int)s.FinTimeout.TotalSeconds,
                 _ => throw Error(SocketError.ProtocolOption),
             };

@@ -212,7 +212,7 @@ public sealed partial class TcpConnection
             return;
         }
 
-        if (State == TcpState.SynReceived && !CompleteHandshake(h, now))
+        if (State == TcpState.SynReceived && !CompleteHandshake(h, payload.Length, now))
         {
             return;
         }
@@ -364,11 +364,20 @@ public sealed partial class TcpConnection
 
     /// <summary>SYN-RECEIVED, ACK arrives (RFC 9293 §3.10.7.4 fifth): "If SND.UNA &lt; SEG.ACK =&lt; SND.NXT, then
     /// enter ESTABLISHED"; otherwise reset. A passive open also needs room in the accept queue (seed 004 §1.4).</summary>
-    private bool CompleteHandshake(in TcpHeader h, Instant now)
+    private bool CompleteHandshake(in TcpHeader h, int payloadLength, Instant now)
     {
         if (!(h.AcknowledgmentNumber > _sndUna && h.AcknowledgmentNumber <= _sndNxt))
         {
             _layer.SendResetFor(Tuple, h.AcknowledgmentNumber, default, ack: false, now);
+            return false;
+        }
+
+        if (Listener is not null && Retransmits < DeferAcceptTimeouts && payloadLength == 0 && !h.Has(TcpFlags.Fin))
+        {
+            // Linux tcp_check_req: "While TCP_DEFER_ACCEPT is active, drop bare ACK"; the request remembers it was
+            // acknowledged, so its SYN-ACK timer stops resending until the last chance (OnRetransmitTimeout).
+            Cold.DeferAcked = true;
+            _layer.Counters.TCPDeferAcceptDrop++;
             return false;
         }
 

@@ -228,7 +228,12 @@ public sealed partial class TcpConnection
                 SendSyn(now);
                 return false;
             case TcpState.SynReceived:
-                if (Retransmits >= settings.SynAckRetries)
+                // Linux syn_ack_recalc: under TCP_DEFER_ACCEPT, a request whose handshake a bare ACK completed lives
+                // until the deferral ends, and is not resent to until its last timeout (a last chance for data or
+                // an ACK).
+                int defer = Listener is not null ? DeferAcceptTimeouts : 0;
+                bool acked = defer > 0 && (_cold?.DeferAcked ?? false);
+                if (Retransmits >= settings.SynAckRetries && (!acked || Retransmits >= defer))
                 {
                     // Linux: the half-open request silently expires; the client learns later (seed 004 §1.4).
                     _layer.Counters.TCPSynRetransFailed += 0;
@@ -246,9 +251,16 @@ public sealed partial class TcpConnection
                     return true;
                 }
 
+                bool resend = !acked || Retransmits >= defer - 1;
                 Retransmits++;
                 Rtt.OnTimeout();
                 _layer.Counters.TCPTimeouts++;
+                if (!resend)
+                {
+                    ArmRetransmit(now);
+                    return false;
+                }
+
                 _layer.Counters.TCPSynRetrans++;
                 _layer.Counters.RetransSegs++;
                 TotalRetransmits++;

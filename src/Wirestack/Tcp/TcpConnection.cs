@@ -159,6 +159,50 @@ public sealed partial class TcpConnection : ITimerCallback
     /// <c>tp->linger2 = -1</c>).</summary>
     public TimeSpan? FinWait2Timeout { get => _cold?.Linger2; set { if (value is not null || _cold is not null) Cold.Linger2 = value; } }
 
+    /// <summary>TCP_DEFER_ACCEPT on a listener (its half-open connections inherit it), as Linux keeps it: the number
+    /// of SYN-ACK timeouts during which a bare ACK does not complete the handshake (<see cref="DeferAcceptSeconds"/>
+    /// converts). 0: off.</summary>
+    public int DeferAcceptTimeouts { get => _cold?.DeferAccept ?? 0; set { if (value != 0 || _cold is not null) Cold.DeferAccept = (byte)Math.Clamp(value, 0, 255); } }
+
+    /// <summary>Linux secs_to_retrans (setsockopt TCP_DEFER_ACCEPT): the SYN-ACK timeouts, 1 s doubling up to
+    /// 120 s, whose total first reaches <paramref name="seconds"/>; 0 for 0 or less.</summary>
+    public static int DeferAcceptTimeoutsFor(int seconds)
+    {
+        int timeouts = 0;
+        if (seconds > 0)
+        {
+            int timeout = 1, period = 1;
+            timeouts = 1;
+            while (seconds > period && timeouts < 255)
+            {
+                timeouts++;
+                timeout = Math.Min(timeout * 2, 120);
+                period += timeout;
+            }
+        }
+
+        return timeouts;
+    }
+
+    /// <summary>Linux retrans_to_secs (getsockopt TCP_DEFER_ACCEPT): the seconds <paramref name="timeouts"/> SYN-ACK
+    /// timeouts span.</summary>
+    public static int DeferAcceptSeconds(int timeouts)
+    {
+        int period = 0;
+        if (timeouts > 0)
+        {
+            int timeout = 1;
+            period = 1;
+            while (--timeouts > 0)
+            {
+                timeout = Math.Min(timeout * 2, 120);
+                period += timeout;
+            }
+        }
+
+        return period;
+    }
+
     /// <summary>Linux tcp_fin_time: the FIN-WAIT-2 timeout of an orphan (TCP_LINGER2, else tcp_fin_timeout), never
     /// less than 3.5 RTOs, so that the peer's FIN has time to arrive after a retransmission.</summary>
     private TimeSpan FinWait2Time
@@ -191,6 +235,8 @@ public sealed partial class TcpConnection : ITimerCallback
         public int? SynCount;
         public TimeSpan? Linger;
         public TimeSpan? Linger2;
+        public byte DeferAccept;     // TCP_DEFER_ACCEPT, in SYN-ACK timeouts (Linux rskq_defer_accept)
+        public bool DeferAcked;      // a bare ACK completed the handshake while deferred (Linux inet_rsk(req)->acked)
         public bool Cork;            // TCP_CORK
         public bool CorkThisPush;    // inside the output of a MSG_MORE send
         public bool PushOnce;        // inside a flush that ignores Nagle and cork (TCP_NODELAY set)
@@ -362,6 +408,7 @@ public sealed partial class TcpConnection : ITimerCallback
         SynCount = listener.SynCount;
         Linger = listener.Linger;
         FinWait2Timeout = listener.FinWait2Timeout;
+        DeferAcceptTimeouts = listener.DeferAcceptTimeouts;
         if (listener.Cork)
         {
             Cold.Cork = true;
