@@ -96,7 +96,7 @@ public sealed class ScenarioCommandTests
 
         Assert.Equal(0, run.ExitCode);
         Assert.Contains("Netid State       Recv-Q  Send-Q  Local Address:Port  Peer Address:Port", run.Stdout);
-        Assert.Matches(@"tcp   ESTAB +0 +0  10\.0\.0\.1:\d+ +10\.0\.0\.2:22 +timer:\(keepalive,5\.02s,0\) rto:200 rtt:10/5 cwnd:10 mss:1448", run.Stdout);
+        Assert.Matches(@"tcp   ESTAB +0 +0  10\.0\.0\.1:\d+ +10\.0\.0\.2:22 +timer:\(keepalive,5\.02s,0\) rto:210 rtt:10/5 cwnd:10 mss:1448", run.Stdout);
     }
 
     [Fact]

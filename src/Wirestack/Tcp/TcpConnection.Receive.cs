@@ -124,11 +124,12 @@ public sealed partial class TcpConnection
     {
         if (Retransmits == 0 && _synTimes is not null && (ReferenceEquals(_synTimes, OnlySynAtConnectStart) || _synTimes.Count > 0))
         {
-            Rtt.AddSample(now - (ReferenceEquals(_synTimes, OnlySynAtConnectStart) ? _connectStart!.Value : _synTimes[^1]));
+            Rtt.AddSample(now - (ReferenceEquals(_synTimes, OnlySynAtConnectStart) ? _connectStart!.Value : _synTimes[^1]),
+                h.AcknowledgmentNumber, _sndNxt);
         }
         else if (Retransmits == 0 && _connectStart is { } start)
         {
-            Rtt.AddSample(now - start);
+            Rtt.AddSample(now - start, h.AcknowledgmentNumber, _sndNxt);
         }
     }
 

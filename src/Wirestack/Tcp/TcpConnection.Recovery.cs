@@ -67,7 +67,7 @@ public sealed partial class TcpConnection
         TimeSpan? sample = TakeRttSample(h, ack, now);
         if (sample is { } rtt)
         {
-            Rtt.AddSample(rtt);
+            Rtt.AddSample(rtt, _sndUna, _sndMax);
         }
 
         Retransmits = 0;

@@ -99,13 +99,14 @@ public sealed partial class TcpConnection
         Mss = Math.Min(536, AdvertisedMss);
         Congestion = CongestionControl.Create(_layer.Settings.CongestionControl, _layer.Settings.AbcLimit, _layer.Settings.HyStart);
         TcpSettings settings = _layer.Settings;
-        if (Rtt.InitialRto == settings.InitialRto && Rtt.MinimumRto == settings.MinRto && Rtt.MaximumRto == settings.MaxRto)
+        if (Rtt.InitialRto == settings.InitialRto && Rtt.MinimumRto == settings.MinRto && Rtt.MaximumRto == settings.MaxRto &&
+            Rtt.IsLinux == settings.LinuxRttEstimator)
         {
             Rtt.Reset(); // the same as a new estimator, without the garbage of one per connection
         }
         else
         {
-            Rtt = new RttEstimator(settings.InitialRto, settings.MinRto, settings.MaxRto);
+            Rtt = new RttEstimator(settings.InitialRto, settings.MinRto, settings.MaxRto, settings.LinuxRttEstimator);
         }
     }
 

@@ -282,7 +282,7 @@ public sealed partial class TcpConnection : ITimerCallback
     public ICongestionController? Congestion { get; private set; }
 
     public RttEstimator Rtt { get; private set; }
-        = new(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(120));
+        = new(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(120), linux: true); // the Linux defaults
 
     /// <summary>Bytes received in order and not yet read (Recv-Q).</summary>
     public int ReceiveQueued => _receiveQueue?.Length ?? 0;

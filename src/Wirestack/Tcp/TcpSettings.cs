@@ -164,6 +164,11 @@ public sealed class TcpSettings
     /// <see cref="Congestion.Cubic"/>). FreeBSD's cubic has none.</summary>
     public bool HyStart { get; set; } = true;
 
+    /// <summary>The retransmission timeout as Linux computes it (tcp_rtt_estimator, __tcp_set_rto: SRTT plus a
+    /// variance term never below the minimum RTO, in whole milliseconds); false: RFC 6298 §2 (FreeBSD's way).
+    /// See <see cref="RttEstimator"/>.</summary>
+    public bool LinuxRttEstimator { get; set; } = true;
+
     /// <summary><c>tcp_slow_start_after_idle</c> (1 in Linux, the default; FreeBSD's cc_after_idle does the same):
     /// a connection that has sent nothing for longer than its RTO, with nothing in flight, restarts from the restart
     /// window when the application writes again (RFC 5681 §4.1).</summary>
@@ -191,6 +196,7 @@ public sealed class TcpSettings
         BsdSynOptionLayout = true,
         AcceptEmptySegmentAtRightEdge = false,
         TailLossProbe = false,                            // TLP only in the RACK stack (net.inet.tcp.functions_default=freebsd)
+        LinuxRttEstimator = false,                        // tcp_xmit_timer: RFC 6298's SRTT + 4 RTTVAR
     };
 
     /// <summary>A copy, so a profile can be adjusted without touching the original.</summary>

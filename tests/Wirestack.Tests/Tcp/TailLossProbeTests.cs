@@ -132,7 +132,8 @@ public sealed class TailLossProbeTests
     public void TwoSegmentsUnacknowledged_ProbeResendsTheLastAt2Srtt_ThenTheRtoRunsFromTheProbe()
     {
         var peer = new TcpPeer();
-        NetSocket socket = Establish(peer, TimeSpan.FromMilliseconds(50)); // SRTT 50 ms, RTO 200 ms (the minimum)
+        // SRTT 50 ms; RTO 250 ms: Linux's SRTT + rttvar, rttvar = max(2·50 ms, the 200 ms minimum)
+        NetSocket socket = Establish(peer, TimeSpan.FromMilliseconds(50));
         SeqNumber start = peer.Rcv;
         Assert.Equal(2 * 1460, socket.Send(new byte[2 * 1460]));
         Assert.Equal(2, peer.Sent().Count);
@@ -148,8 +149,8 @@ public sealed class TailLossProbeTests
         Assert.Equal(0, peer.Stack.Counters.Tcp.TCPTimeouts);
         Assert.Equal("on", socket.Connection!.TimerName);
 
-        // RFC 8985 §7.3: the RTO restarts when the probe goes; it resends from SND.UNA 200 ms later. No second probe.
-        peer.Harness.Advance(TimeSpan.FromMilliseconds(199.9));
+        // RFC 8985 §7.3: the RTO restarts when the probe goes; it resends from SND.UNA 250 ms later. No second probe.
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(249.9));
         peer.ExpectNothing();
         peer.Harness.Advance(TimeSpan.FromMilliseconds(0.1));
         Assert.Equal(start, peer.ExpectOne().SequenceNumber);
@@ -179,16 +180,18 @@ public sealed class TailLossProbeTests
     public void ProbeTimeout_IsCappedAtTheRto_AndTheProbeTakesTheRtosPlace()
     {
         var peer = new TcpPeer();
-        NetSocket socket = Establish(peer, TimeSpan.FromMilliseconds(50)); // RTO 200 ms; one segment: PTO 300 ms
+        NetSocket socket = Establish(peer, TimeSpan.FromMilliseconds(50)); // RTO 250 ms; one segment: PTO 300 ms
         Assert.Equal(100, socket.Send(new byte[100]));
         Assert.Single(peer.Sent());
 
-        peer.Harness.Advance(TimeSpan.FromMilliseconds(200));
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(249.9));
+        peer.ExpectNothing();
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(0.1));
         Assert.Single(peer.Sent());
         Assert.Equal(1, peer.Stack.Counters.Tcp.TCPLossProbes);
         Assert.Equal(0, peer.Stack.Counters.Tcp.TCPTimeouts); // no backoff, no loss window
 
-        peer.Harness.Advance(TimeSpan.FromMilliseconds(200));
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(250));
         Assert.Single(peer.Sent());
         Assert.Equal(1, peer.Stack.Counters.Tcp.TCPTimeouts);
     }
@@ -204,7 +207,7 @@ public sealed class TailLossProbeTests
         Assert.Equal(100, socket.Send(new byte[100])); // held by Nagle: a small segment is unacknowledged
         Assert.Single(peer.Sent());
 
-        peer.Harness.Advance(TimeSpan.FromMilliseconds(200));
+        peer.Harness.Advance(TimeSpan.FromMilliseconds(250)); // PTO 300 ms capped at the 250 ms RTO
         TcpHeader probe = peer.ExpectOne();
         Assert.Equal(start + 100, probe.SequenceNumber);
         Assert.Equal(1, peer.Stack.Counters.Tcp.TCPLossProbes);
