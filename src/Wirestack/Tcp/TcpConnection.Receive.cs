@@ -444,7 +444,7 @@ public sealed partial class TcpConnection
         }
         else if (_sackEnabled && h.Options.SackCount > 0)
         {
-            UpdateScoreboard(h, now);
+            UpdateScoreboard(h, now, 0, _sack?.SackedBytes ?? 0);
         }
 
         if (_cold is { TlpOutstanding: true })

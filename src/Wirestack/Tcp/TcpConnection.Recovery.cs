@@ -1,5 +1,6 @@
 // Acknowledgment processing and loss recovery: RFC 5681 (fast retransmit), RFC 6582 (NewReno), RFC 2018 / RFC 6675
-// (SACK-based recovery), RFC 2883 (D-SACK), RFC 6298 (RTT samples, Karn) and RFC 7323 §4 (RTTM).
+// (SACK-based recovery), RFC 6937 (proportional rate reduction), RFC 2883 (D-SACK), RFC 6298 (RTT samples, Karn) and
+// RFC 7323 §4 (RTTM).
 using Wirestack.Tcp.Congestion;
 using Wirestack.Time;
 using Wirestack.Wire;
@@ -81,13 +82,13 @@ public sealed partial class TcpConnection
             _sack?.OnCumulativeAck(ack);
             if (h.Options.SackCount > 0)
             {
-                UpdateScoreboard(h, now);
+                UpdateScoreboard(h, now, acked, sackedBefore);
             }
         }
 
         if (_inRecovery)
         {
-            OnAckInRecovery(ack, acked, now);
+            OnAckInRecovery(ack, acked, sackedBefore, now);
         }
         else
         {
@@ -159,9 +160,11 @@ public sealed partial class TcpConnection
     {
         _dupAcks++;
         bool sackSaysLost = false;
+        int sackedBefore = _sack?.SackedBytes ?? 0;
+        bool wasInRecovery = _inRecovery;
         if (_sackEnabled && h.Options.SackCount > 0)
         {
-            UpdateScoreboard(h, now);
+            UpdateScoreboard(h, now, 0, sackedBefore);
             sackSaysLost = Sack.IsLost(_sndUna, Mss);
         }
 
@@ -169,6 +172,11 @@ public sealed partial class TcpConnection
         {
             if (_sackEnabled)
             {
+                if (wasInRecovery)
+                {
+                    PrrOnAck(NewlyDelivered(0, sackedBefore));
+                }
+
                 SackRecoveryOutput(now);
             }
             else
@@ -185,7 +193,7 @@ public sealed partial class TcpConnection
         // recovered from.
         if ((_dupAcks >= 3 || sackSaysLost) && _sndUna >= _recoveryPoint)
         {
-            EnterRecovery(now);
+            EnterRecovery(now, _sackEnabled ? NewlyDelivered(0, sackedBefore) : Mss);
             return;
         }
 
@@ -195,7 +203,11 @@ public sealed partial class TcpConnection
         }
     }
 
-    private void UpdateScoreboard(in TcpHeader h, Instant now)
+    /// <param name="h">The ACK.</param>
+    /// <param name="now">The stack's clock.</param>
+    /// <param name="acked">Bytes the ACK newly acknowledged cumulatively (0 for a duplicate).</param>
+    /// <param name="sackedBefore">What the scoreboard held SACKed before the ACK (for what it delivered).</param>
+    private void UpdateScoreboard(in TcpHeader h, Instant now, int acked, int sackedBefore)
     {
         Span<SackBlock> blocks = stackalloc SackBlock[4];
         int n = Math.Min(h.Options.SackCount, 4);
@@ -212,24 +224,38 @@ public sealed partial class TcpConnection
 
         if (!_inRecovery && _sndUna >= _recoveryPoint && _sack!.IsLost(_sndUna, Mss))
         {
-            EnterRecovery(now);
+            EnterRecovery(now, NewlyDelivered(acked, sackedBefore));
         }
     }
 
     /// <summary>RFC 6675 §5 / RFC 6582 §3.2 step 2: fast retransmit and enter fast recovery.</summary>
-    private void EnterRecovery(Instant now)
+    /// <param name="now">The stack's clock.</param>
+    /// <param name="delivered">Bytes the ACK that starts recovery delivered (PRR counts them).</param>
+    private void EnterRecovery(Instant now, int delivered)
     {
         _inRecovery = true;
         _recoveryPoint = _sndMax;
         _highRxt = _sndUna;
         ForgetLossProbe(); // Linux tcp_init_cwnd_reduction: no probe during recovery, TLP.end_seq = None
         int flight = FlightSize;
-        Congestion!.OnCongestionEvent(flight, now);
+        int priorCwnd = Congestion!.Cwnd;
+        Congestion.OnCongestionEvent(flight, now);
         _layer.Counters.TCPFastRetrans++;
         Trace?.Add(new TcpTraceEvent(now, "recovery", $"enter at {_sndUna.Value} (cwnd {Congestion.Cwnd}, ssthresh {Congestion.Ssthresh}, flight {flight})"));
         if (_sackEnabled)
         {
             _layer.Counters.TCPSACKRecovery++;
+            if (UsePrr)
+            {
+                // RFC 6937 §3 "at the beginning of recovery"; Linux tcp_init_cwnd_reduction, then tcp_cwnd_reduction
+                // for the ACK in hand (tcp_cong_control), which lets at least the fast retransmit go.
+                ColdState cold = Cold;
+                cold.PrrPriorCwnd = Math.Max(1, priorCwnd / Mss);
+                cold.PrrDelivered = 0;
+                cold.PrrOut = 0;
+                PrrOnAck(delivered);
+            }
+
             RetransmitRange(_sndUna, Mss, now);
             SackRecoveryOutput(now);
         }
@@ -241,13 +267,18 @@ public sealed partial class TcpConnection
         }
     }
 
-    private void OnAckInRecovery(SeqNumber ack, int acked, Instant now)
+    private void OnAckInRecovery(SeqNumber ack, int acked, int sackedBefore, Instant now)
     {
         if (ack >= _recoveryPoint)
         {
             // RFC 6582 §3.2 step 3 / RFC 6675 §5: full acknowledgment ends recovery; deflate the window.
             _inRecovery = false;
             _dupAcks = 0;
+            if (_cold is { } prr)
+            {
+                prr.PrrPriorCwnd = 0; // PRR ends with the recovery: cwnd = ssthresh (Linux tcp_end_cwnd_reduction)
+            }
+
             Congestion!.OnRecoveryComplete(now);
             Congestion.Cwnd = Math.Min(Congestion.Cwnd, Math.Max(FlightSize + Mss, 2 * Mss));
             Trace?.Add(new TcpTraceEvent(now, "recovery", $"exit at {ack.Value} (cwnd {Congestion.Cwnd}, ssthresh {Congestion.Ssthresh}, flight {FlightSize})"));
@@ -256,6 +287,7 @@ public sealed partial class TcpConnection
 
         if (_sackEnabled)
         {
+            PrrOnAck(NewlyDelivered(acked, sackedBefore));
             SackRecoveryOutput(now);
             return;
         }
@@ -264,6 +296,50 @@ public sealed partial class TcpConnection
         // the amount acknowledged and add back one segment.
         RetransmitRange(_sndUna, Mss, now);
         Congestion!.Cwnd = Math.Max(Mss, Congestion.Cwnd - acked + Mss);
+    }
+
+    /// <summary>Proportional rate reduction in this recovery (the Linux profile, with SACK).</summary>
+    private bool UsePrr => _sackEnabled && _layer.Settings.ProportionalRateReduction;
+
+    /// <summary>
+    /// RFC 6937 §3, on every ACK during SACK recovery, in segments as Linux's tcp_cwnd_reduction keeps them: with pipe
+    /// above ssthresh, send in proportion, ⌈ssthresh · prr_delivered / RecoverFS⌉ − prr_out (Linux takes cwnd at the
+    /// start, prior_cwnd, as RecoverFS); at or below it, PRR-SSRB: min(ssthresh − pipe, max(prr_delivered −
+    /// prr_out, DeliveredData) + 1). The first ACK always lets the fast retransmit go. cwnd becomes pipe + sndcnt, so
+    /// SackRecoveryOutput sends sndcnt segments. (Newer Linux adds the one segment only when SND.UNA advanced and
+    /// nothing was newly marked lost; this is the rule of RFC 6937 and of Linux before that change.)
+    /// </summary>
+    private void PrrOnAck(int deliveredBytes)
+    {
+        if (!UsePrr || deliveredBytes <= 0 || _cold is not { PrrPriorCwnd: > 0 } cold)
+        {
+            return;
+        }
+
+        int mss = Mss;
+        int delivered = (deliveredBytes + mss - 1) / mss;
+        cold.PrrDelivered += delivered;
+        if (_highRxt < _sndUna)
+        {
+            _highRxt = _sndUna;
+        }
+
+        int pipe = (Sack.Pipe(_sndUna, _sndMax, _highRxt, mss) + mss - 1) / mss;
+        int ssthresh = Math.Max(1, Congestion!.Ssthresh / mss);
+        long sndcnt = pipe > ssthresh
+            ? ((long)ssthresh * cold.PrrDelivered + cold.PrrPriorCwnd - 1) / cold.PrrPriorCwnd - cold.PrrOut
+            : Math.Min(ssthresh - pipe, Math.Max(cold.PrrDelivered - cold.PrrOut, delivered) + 1);
+        sndcnt = Math.Max(sndcnt, cold.PrrOut > 0 ? 0 : 1); // force the fast retransmit
+        Congestion.Cwnd = (int)Math.Min((pipe + Math.Max(0, sndcnt)) * mss, CongestionControl.MaxWindow);
+    }
+
+    /// <summary>PRR's prr_out: segments sent while in SACK recovery (retransmissions and new data).</summary>
+    private void PrrCountOut(int len)
+    {
+        if (_inRecovery && _cold is { PrrPriorCwnd: > 0 } cold)
+        {
+            cold.PrrOut += SegmentsIn(len, Mss);
+        }
     }
 
     /// <summary>RFC 6675 §5 steps (C): while cwnd - pipe &gt;= 1 SMSS, send NextSeg().</summary>
@@ -324,6 +400,7 @@ public sealed partial class TcpConnection
         }
 
         CountRetransmission(seq, dataLen, now);
+        PrrCountOut(dataLen);
         TcpFlags flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
         Transmit(seq, flags, 0, default, dataLen, seq - _sndUna, now);
         _highRxt = SeqNumber.Max(_highRxt, seq + dataLen + (fin ? 1 : 0));

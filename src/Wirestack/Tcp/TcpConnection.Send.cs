@@ -567,6 +567,11 @@ public sealed partial class TcpConnection
         }
 
         Transmit(seq, flags, 0, default, len, seq - _sndUna, now);
+        if (_inRecovery)
+        {
+            PrrCountOut(len);
+        }
+
         SeqNumber end = seq + len;
         if (withFin)
         {
@@ -603,8 +608,11 @@ public sealed partial class TcpConnection
 
     private void CountRetransmission(SeqNumber seq, int len, Instant now)
     {
-        _layer.Counters.RetransSegs++;
-        TotalRetransmits++;
+        // Linux tcp_retransmit_skb counts the segments a retransmitted TSO/GSO packet stands for (RetransSegs,
+        // tcpi_total_retrans), so a large segment counts as the frames it becomes.
+        int segments = SegmentsIn(len, Mss);
+        _layer.Counters.RetransSegs += segments;
+        TotalRetransmits += segments;
         if (_rttTiming && _rttSeq >= seq)
         {
             _rttTiming = false; // RFC 6298 §3 (Karn): no sample from a retransmitted segment

@@ -294,6 +294,11 @@ public sealed partial class TcpConnection
         // RFC 5681 §3.1 eq. 4 and the loss window; recovery, if any, is over; SACK state is kept but go-back-N.
         Congestion!.OnRetransmitTimeout(FlightSize, now);
         _inRecovery = false;
+        if (_cold is { } prr)
+        {
+            prr.PrrPriorCwnd = 0; // an RTO ends proportional rate reduction too
+        }
+
         _recoveryPoint = _sndMax;
         _dupAcks = 0;
         _sndNxt = _sndUna;

@@ -235,6 +235,9 @@ public sealed partial class TcpConnection : ITimerCallback
         public int? SynCount;
         public TimeSpan? Linger;
         public TimeSpan? Linger2;
+        public int PrrPriorCwnd;     // RFC 6937 in segments: cwnd when recovery began (Linux prior_cwnd)
+        public int PrrDelivered;     // segments delivered to the receiver since (prr_delivered)
+        public int PrrOut;           // segments sent since (prr_out)
         public byte DeferAccept;     // TCP_DEFER_ACCEPT, in SYN-ACK timeouts (Linux rskq_defer_accept)
         public bool DeferAcked;      // a bare ACK completed the handshake while deferred (Linux inet_rsk(req)->acked)
         public bool Cork;            // TCP_CORK

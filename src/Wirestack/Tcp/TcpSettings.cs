@@ -169,6 +169,11 @@ public sealed class TcpSettings
     /// See <see cref="RttEstimator"/>.</summary>
     public bool LinuxRttEstimator { get; set; } = true;
 
+    /// <summary>SACK loss recovery paces its sending by RFC 6937's proportional rate reduction, as Linux does
+    /// (tcp_cwnd_reduction, PRR-SSRB): cwnd falls to ssthresh over the recovery instead of at once. False: RFC
+    /// 6675's cwnd = ssthresh at the start.</summary>
+    public bool ProportionalRateReduction { get; set; } = true;
+
     /// <summary><c>tcp_slow_start_after_idle</c> (1 in Linux, the default; FreeBSD's cc_after_idle does the same):
     /// a connection that has sent nothing for longer than its RTO, with nothing in flight, restarts from the restart
     /// window when the application writes again (RFC 5681 §4.1).</summary>
@@ -196,7 +201,8 @@ public sealed class TcpSettings
         BsdSynOptionLayout = true,
         AcceptEmptySegmentAtRightEdge = false,
         TailLossProbe = false,                            // TLP only in the RACK stack (net.inet.tcp.functions_default=freebsd)
-        LinuxRttEstimator = false,                        // tcp_xmit_timer: RFC 6298's SRTT + 4 RTTVAR
+        LinuxRttEstimator = false,
+        ProportionalRateReduction = false,                // net.inet.tcp.do_prr: left at RFC 6675 here                        // tcp_xmit_timer: RFC 6298's SRTT + 4 RTTVAR
     };
 
     /// <summary>A copy, so a profile can be adjusted without touching the original.</summary>
