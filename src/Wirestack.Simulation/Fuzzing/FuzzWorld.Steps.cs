@@ -566,6 +566,11 @@ public sealed partial class FuzzWorld
     private string UserCall(FuzzSource s)
     {
         NetSocket? socket = _sockets.Count == 0 ? null : _sockets[s.Next(_sockets.Count)];
+        if (Options.SocketOptions && s.Chance(15))
+        {
+            return SocketOptionCall(s, socket);
+        }
+
         int call = s.Next(100);
         if (socket is null || call >= 88)
         {
@@ -603,6 +608,49 @@ public sealed partial class FuzzWorld
         string closed = socket.ToString();
         Close(socket);
         return $"close {closed}";
+    }
+
+    /// <summary>A Linux socket option that changes when and what TCP sends, or a send with MSG_MORE
+    /// (<see cref="FuzzOptions.SocketOptions"/>).</summary>
+    private string SocketOptionCall(FuzzSource s, NetSocket? socket)
+    {
+        int which = s.Next(5);
+        if (which == 4 || socket is null)
+        {
+            if (_listener is null)
+            {
+                return "defer accept: no listener";
+            }
+
+            int seconds = s.Pick([0, 1, 3, 30, -1]);
+            SocketError deferError = _listener.SetSocketOption(LinuxSocketOption.TcpDeferAccept, seconds);
+            return $"setsockopt TCP_DEFER_ACCEPT {seconds} on the listener: {deferError}";
+        }
+
+        switch (which)
+        {
+            case 0:
+            {
+                int on = s.Next(2);
+                return $"setsockopt TCP_CORK {on} on {socket}: {socket.SetSocketOption(LinuxSocketOption.TcpCork, on)}";
+            }
+            case 1:
+            {
+                int on = s.Next(2);
+                return $"setsockopt TCP_NODELAY {on} on {socket}: {socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.NoDelay, on)}";
+            }
+            case 2:
+            {
+                int seconds = s.Pick([-1, 0, 1, 5, 200]);
+                return $"setsockopt TCP_LINGER2 {seconds} on {socket}: {socket.SetSocketOption(LinuxSocketOption.TcpLinger2, seconds)}";
+            }
+            default:
+            {
+                int size = s.Pick([1, 100, 1460, 5000]);
+                int n = socket.Send(Payload(size), out SocketError error, more: true);
+                return $"send {size} MSG_MORE on {socket}: {n} {error}";
+            }
+        }
     }
 
     private string OtherCall(FuzzSource s, int call)

@@ -20,6 +20,16 @@ public sealed class StackFuzzerTests
         Assert.True(result.Stats.Segments > Steps / 4, $"too few segments reached the stack: {result.Stats}");
     }
 
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Seed_WithSocketOptions_RunsWithoutBreakingAnInvariant(int seed)
+    {
+        // TCP_CORK, TCP_NODELAY, TCP_LINGER2, TCP_DEFER_ACCEPT and MSG_MORE among the user calls.
+        FuzzResult result = StackFuzzer.Run(seed, Steps, FuzzOptions.WithSocketOptions);
+        Assert.True(result.Ok, result.ToString());
+        Assert.Equal(Steps, result.StepsRun);
+    }
+
     [Fact]
     public void Seeds_Strict_NoKnownBugTolerated()
     {
