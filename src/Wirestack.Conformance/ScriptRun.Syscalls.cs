@@ -17,7 +17,7 @@ internal sealed partial class ScriptRun
     internal static readonly HashSet<string> SupportedSocketOptions =
     [
         "SO_REUSEADDR", "SO_RCVBUF", "SO_SNDBUF", "SO_ERROR", "SO_LINGER", "SO_KEEPALIVE",
-        "TCP_NODELAY", "TCP_MAXSEG", "TCP_USER_TIMEOUT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_SYNCNT", "TCP_KEEPINIT", "TCP_LINGER2", "TCP_CORK", "TCP_DEFER_ACCEPT",
+        "TCP_NODELAY", "TCP_MAXSEG", "TCP_USER_TIMEOUT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_SYNCNT", "TCP_KEEPINIT", "TCP_LINGER2", "TCP_CORK", "TCP_DEFER_ACCEPT", "TCP_NOTSENT_LOWAT",
     ];
 
     private const long ORdWr = 2;
@@ -399,6 +399,7 @@ internal sealed partial class ScriptRun
         "TCP_LINGER2" => LinuxSocketOption.TcpLinger2,
         "TCP_CORK" => LinuxSocketOption.TcpCork,
         "TCP_DEFER_ACCEPT" => LinuxSocketOption.TcpDeferAccept,
+        "TCP_NOTSENT_LOWAT" => LinuxSocketOption.TcpNotSentLowat,
         _ => throw new ScriptSkipException($"socket option {name}"),
     };
 

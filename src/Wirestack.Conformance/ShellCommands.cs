@@ -55,7 +55,6 @@ internal static partial class ShellCommands
         ["tcp_ecn_option"] = null,
         ["tcp_pacing_ss_ratio"] = null,           // no pacing
         ["tcp_pacing_ca_ratio"] = null,
-        ["tcp_notsent_lowat"] = ["4294967295"],   // unlimited: the stack has no TCP_NOTSENT_LOWAT
         ["tcp_fastopen"] = null,                  // no TFO; TFO scripts skip on their options and calls
         ["tcp_fastopen_key"] = null,
         ["tcp_invalid_ratelimit"] = ["0"],        // the stack does not rate-limit its replies to invalid segments
@@ -237,6 +236,7 @@ internal static partial class ShellCommands
             case "tcp_max_syn_backlog": s.MaxSynBacklog = Int(); return;
             case "tcp_rfc1337": s.Rfc1337 = Flag(); return;
             case "tcp_slow_start_after_idle": s.SlowStartAfterIdle = Flag(); return;
+            case "tcp_notsent_lowat": s.NotSentLowWatermark = (int)Math.Min(Numbers(1)[0], int.MaxValue); return;
             case "tcp_min_snd_mss": s.MinSendMss = Int(); return;
             case "tcp_challenge_ack_limit": s.ChallengeAckLimit = Int(); return;
             case "tcp_early_retrans": // 3 and 4 (the default) probe tail losses (RFC 8985 §7); 0-2 do not, in today's Linux

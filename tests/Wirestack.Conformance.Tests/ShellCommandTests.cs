@@ -58,7 +58,7 @@ public sealed class ShellCommandTests
     [Theory]
     [InlineData("nstat -n", "shell command `nstat -n`")]
     [InlineData("sockstat -4 | grep TIME_WAIT", "shell command `sockstat -4 | grep TIME_WAIT`")]
-    [InlineData("sysctl -q net.ipv4.tcp_notsent_lowat=16384", "sysctl net.ipv4.tcp_notsent_lowat=16384")]
+    [InlineData("sysctl -q net.ipv4.tcp_ecn=1", "sysctl net.ipv4.tcp_ecn=1")]
     [InlineData("sysctl -q net.ipv4.tcp_congestion_control=bbr", "sysctl net.ipv4.tcp_congestion_control=bbr")]
     [InlineData("tc qdisc add dev tun0 root netem loss 100%", "shell command `tc qdisc add dev tun0 root netem loss 100%`")]
     public void UnsupportedCommands_SkipNamingThem(string command, string feature)

@@ -63,7 +63,7 @@ public sealed record FuzzOptions
     public KnownStackBug Tolerate { get; init; }
 
     /// <summary>User calls also set the Linux socket options that change when and what TCP sends (TCP_CORK,
-    /// TCP_NODELAY, TCP_LINGER2, TCP_DEFER_ACCEPT on the listener, send with MSG_MORE). Off by default so that the
+    /// TCP_NODELAY, TCP_LINGER2, TCP_NOTSENT_LOWAT, TCP_DEFER_ACCEPT on the listener, send with MSG_MORE). Off by default so that the
     /// steps of <see cref="Strict"/> and <see cref="Suite"/> runs, and the AFL inputs recorded from them, stay what
     /// they were.</summary>
     public bool SocketOptions { get; init; }

@@ -614,8 +614,14 @@ public sealed partial class FuzzWorld
     /// (<see cref="FuzzOptions.SocketOptions"/>).</summary>
     private string SocketOptionCall(FuzzSource s, NetSocket? socket)
     {
-        int which = s.Next(5);
-        if (which == 4 || socket is null)
+        int which = s.Next(6);
+        if (which == 5 && socket is not null)
+        {
+            int bytes = s.Pick([0, 1, 1000, 16384, -1]);
+            return $"setsockopt TCP_NOTSENT_LOWAT {bytes} on {socket}: {socket.SetSocketOption(LinuxSocketOption.TcpNotSentLowat, bytes)}";
+        }
+
+        if (which >= 4 || socket is null)
         {
             if (_listener is null)
             {

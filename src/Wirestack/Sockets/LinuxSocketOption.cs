@@ -24,4 +24,6 @@ public enum LinuxSocketOption
     /// <summary>TCP_DEFER_ACCEPT, seconds (a listener): a bare ACK does not complete a connection until data arrives
     /// or the period ends; kept as SYN-ACK timeouts, so getsockopt reports the period they span.</summary>
     TcpDeferAccept,
+    /// <summary>TCP_NOTSENT_LOWAT, bytes: the most written data that may wait unsent (0: tcp_notsent_lowat).</summary>
+    TcpNotSentLowat,
 }

@@ -117,6 +117,14 @@ public sealed partial class NetSocket
                 case LinuxSocketOption.TcpKeepCount when value is >= 1 and <= 127:
                     c.KeepCount = value;
                     break;
+                case LinuxSocketOption.TcpNotSentLowat:
+                    c.NotSentLowat = value; // Linux takes it as unsigned: a negative value is a huge limit
+                    if (value < 0)
+                    {
+                        c.NotSentLowat = int.MaxValue;
+                    }
+
+                    break;
                 case LinuxSocketOption.TcpDeferAccept:
                     c.DeferAcceptTimeouts = TcpConnection.DeferAcceptTimeoutsFor(value);
                     break;
@@ -181,6 +189,7 @@ public sealed partial class NetSocket
                 LinuxSocketOption.TcpKeepInterval => (int)(c.KeepInterval ?? s.KeepAliveInterval).TotalSeconds,
                 LinuxSocketOption.TcpKeepCount => c.KeepCount ?? s.KeepAliveProbes,
                 LinuxSocketOption.TcpCork => c.Cork ? 1 : 0,
+                LinuxSocketOption.TcpNotSentLowat => c.NotSentLowat,
                 LinuxSocketOption.TcpDeferAccept => TcpConnection.DeferAcceptSeconds(c.DeferAcceptTimeouts),
                 LinuxSocketOption.TcpLinger2 => c.FinWait2Timeout is { } l2 ? (l2 < TimeSpan.Zero ? -1 : (int)l2.TotalSeconds) : (int)s.FinTimeout.TotalSeconds,
                 _ => throw Error(SocketError.ProtocolOption),

@@ -274,6 +274,10 @@ public sealed partial class TcpConnection
         }
 
         ArmPersistIfNeeded(now); // re-arms the connection's timer
+        if (_layer.Settings.NotSentLowWatermark != int.MaxValue || _cold is { NotSentLowat: > 0 })
+        {
+            Notify(); // TCP_NOTSENT_LOWAT: what was just sent may have made the socket writable
+        }
     }
 
     private int _burstSegments; // new-data segments sent by the current Output pass

@@ -240,6 +240,7 @@ public sealed partial class TcpConnection : ITimerCallback
         public int PrrOut;           // segments sent since (prr_out)
         public byte DeferAccept;     // TCP_DEFER_ACCEPT, in SYN-ACK timeouts (Linux rskq_defer_accept)
         public bool DeferAcked;      // a bare ACK completed the handshake while deferred (Linux inet_rsk(req)->acked)
+        public int NotSentLowat;     // TCP_NOTSENT_LOWAT (0: tcp_notsent_lowat)
         public bool Cork;            // TCP_CORK
         public bool CorkThisPush;    // inside the output of a MSG_MORE send
         public bool PushOnce;        // inside a flush that ignores Nagle and cork (TCP_NODELAY set)
@@ -334,7 +335,8 @@ public sealed partial class TcpConnection : ITimerCallback
 
     /// <summary>Writable: connected and a third of the send buffer free (Linux's sk_stream_wspace rule), or failed.</summary>
     public bool CanWrite => PendingError != SocketError.Success || (State == TcpState.Closed && !IsConnectQueued) ||
-        ((State is TcpState.Established or TcpState.CloseWait) && !_finQueued && SendSpace >= Math.Max(1, SendLimit / 3));
+        ((State is TcpState.Established or TcpState.CloseWait) && !_finQueued && SendSpace >= Math.Max(1, SendLimit / 3) &&
+         (NotSentLowWatermark == int.MaxValue || 2L * NotSentBytes < NotSentLowWatermark));
 
     public bool IsConnected => State is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.FinWait2;
 
@@ -412,6 +414,7 @@ public sealed partial class TcpConnection : ITimerCallback
         Linger = listener.Linger;
         FinWait2Timeout = listener.FinWait2Timeout;
         DeferAcceptTimeouts = listener.DeferAcceptTimeouts;
+        NotSentLowat = listener.NotSentLowat;
         if (listener.Cork)
         {
             Cold.Cork = true;
@@ -523,7 +526,13 @@ public sealed partial class TcpConnection : ITimerCallback
             return 0;
         }
 
+        int lowat = NotSentLowWatermark;
         int room = Math.Min(SendSpace, data.Length);
+        if (lowat < int.MaxValue)
+        {
+            room = Math.Min(room, NotSentRoom(lowat));
+        }
+
         if (room == 0)
         {
             error = SocketError.WouldBlock;
@@ -545,6 +554,29 @@ public sealed partial class TcpConnection : ITimerCallback
         }
 
         error = SocketError.Success;
+        Push(more, now);
+
+        // TCP_NOTSENT_LOWAT: what the output just sent makes room for more, as Linux's tcp_sendmsg checks the limit
+        // before each new skb while it pushes the full ones out.
+        while (lowat < int.MaxValue && accepted < data.Length)
+        {
+            int next = Math.Min(Math.Min(SendSpace, data.Length - accepted), NotSentRoom(lowat));
+            int written = next > 0 ? _sendQueue.Write(data.Slice(accepted, next)) : 0;
+            if (written == 0)
+            {
+                break;
+            }
+
+            accepted += written;
+            Push(more, now);
+        }
+
+        return accepted;
+    }
+
+    /// <summary>The output at the end of a write: as MSG_MORE asks (the tail held, no push point), or plain.</summary>
+    private void Push(bool more, Instant now)
+    {
         if (more)
         {
             ColdState cold = Cold;
@@ -559,7 +591,7 @@ public sealed partial class TcpConnection : ITimerCallback
                 cold.CorkThisPush = false;
             }
 
-            return accepted;
+            return;
         }
 
         if (_cold is { TailUnpushed: true } unpushed)
@@ -568,7 +600,31 @@ public sealed partial class TcpConnection : ITimerCallback
         }
 
         Output(now);
-        return accepted;
+    }
+
+    /// <summary>TCP_NOTSENT_LOWAT (0: the stack's <c>tcp_notsent_lowat</c>, <see cref="TcpSettings.NotSentLowWatermark"/>):
+    /// the most written data that may wait unsent. A write stops there (rounded up to a whole segment; Linux's stops at
+    /// the end of the skb that crosses it), and the socket is writable only while less than half of it waits
+    /// (tcp_stream_memory_free with wake).</summary>
+    public int NotSentLowat { get => _cold?.NotSentLowat ?? 0; set { if (value != 0 || _cold is not null) Cold.NotSentLowat = Math.Max(0, value); } }
+
+    /// <summary>The limit on unsent data in force: the socket's, else the stack's; int.MaxValue when unlimited.</summary>
+    private int NotSentLowWatermark => _cold is { NotSentLowat: > 0 } cold ? cold.NotSentLowat : _layer.Settings.NotSentLowWatermark;
+
+    /// <summary>Written data not yet sent (Linux tcp_notsent_bytes: write_seq - snd_nxt).</summary>
+    public int NotSentBytes => Math.Max(0, _sndUna + SendQueued - _sndMax);
+
+    private int NotSentRoom(int lowat)
+    {
+        int unsent = NotSentBytes;
+        if (unsent >= lowat)
+        {
+            return 0;
+        }
+
+        int mss = Math.Max(Mss, 1);
+        long room = lowat - unsent;
+        return (int)Math.Min((room + mss - 1) / mss * mss, int.MaxValue);
     }
 
     /// <summary>Reads received data. Returns the bytes copied; 0 with Success means end of stream; WouldBlock

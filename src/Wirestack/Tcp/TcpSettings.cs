@@ -174,6 +174,11 @@ public sealed class TcpSettings
     /// 6675's cwnd = ssthresh at the start.</summary>
     public bool ProportionalRateReduction { get; set; } = true;
 
+    /// <summary><c>tcp_notsent_lowat</c>: the most written data that may wait unsent before a write blocks (and the
+    /// socket is writable only below half of it); int.MaxValue, Linux's 4294967295, is unlimited. TCP_NOTSENT_LOWAT
+    /// sets it per socket.</summary>
+    public int NotSentLowWatermark { get; set; } = int.MaxValue;
+
     /// <summary><c>tcp_slow_start_after_idle</c> (1 in Linux, the default; FreeBSD's cc_after_idle does the same):
     /// a connection that has sent nothing for longer than its RTO, with nothing in flight, restarts from the restart
     /// window when the application writes again (RFC 5681 §4.1).</summary>

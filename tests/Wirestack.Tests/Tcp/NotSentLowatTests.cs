@@ -1,0 +1,76 @@
+using System.Net.Sockets;
+using Wirestack.Sockets;
+using Wirestack.Stack;
+using Wirestack.Tests.Support;
+using Wirestack.Wire;
+
+namespace Wirestack.Tests.Tcp;
+
+/// <summary>TCP_NOTSENT_LOWAT and tcp_notsent_lowat as Linux has them: a write stops once that much written data waits
+/// unsent (tcp_stream_memory_free), and the socket is writable again only below half of it.</summary>
+public sealed class NotSentLowatTests
+{
+    private const int Mss = 1000;
+
+    private static (TcpPeer Peer, NetSocket Socket) Connected(int socketLowat = 0, int stackLowat = int.MaxValue)
+    {
+        NetStackOptions options = NetStackOptions.ForProfile("linux");
+        options.Tcp.NotSentLowWatermark = stackLowat;
+        var peer = new TcpPeer(options) { SynOptions = new TcpOptions { Mss = Mss } };
+        NetSocket socket = peer.Establish();
+        socket.Blocking = false;
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.SendBuffer, 400_000);
+        if (socketLowat != 0)
+        {
+            Assert.Equal(SocketError.Success, socket.SetSocketOption(LinuxSocketOption.TcpNotSentLowat, socketLowat));
+        }
+
+        return (peer, socket);
+    }
+
+    private static int DataSegments(TcpPeer peer) => peer.Sent().Count(s => s.PayloadLength > 0);
+
+    [Fact]
+    public void A_write_takes_what_the_window_sends_plus_the_low_watermark_then_would_block()
+    {
+        (TcpPeer peer, NetSocket socket) = Connected(socketLowat: 4000);
+        Assert.Equal(4000, socket.GetSocketOption(LinuxSocketOption.TcpNotSentLowat));
+
+        Assert.Equal(14_000, socket.Send(new byte[30_000], out SocketError error)); // 10 segments of IW sent, 4,000 B wait
+        Assert.Equal(SocketError.Success, error);
+        Assert.Equal(10, DataSegments(peer));
+        Assert.Equal(4000, socket.Connection!.NotSentBytes);
+        Assert.False(socket.Connection.CanWrite);
+
+        Assert.Equal(0, socket.Send(new byte[1000], out error));
+        Assert.Equal(SocketError.WouldBlock, error);
+    }
+
+    [Fact]
+    public void The_socket_is_writable_again_once_less_than_half_waits_unsent()
+    {
+        (TcpPeer peer, NetSocket socket) = Connected(socketLowat: 4000);
+        socket.Send(new byte[30_000], out _);
+        peer.Sent();
+        int readiness = 0;
+        socket.ReadinessChanged += _ => readiness++;
+
+        peer.Send(TcpFlags.Ack, peer.Rcv + 10_000); // cwnd 20: the 4,000 waiting bytes go
+
+        Assert.Equal(4, DataSegments(peer));
+        Assert.Equal(0, socket.Connection!.NotSentBytes);
+        Assert.True(socket.Connection.CanWrite);
+        Assert.True(readiness > 0);
+    }
+
+    [Fact]
+    public void The_sysctl_sets_the_default_and_unlimited_changes_nothing()
+    {
+        (TcpPeer limited, NetSocket capped) = Connected(stackLowat: 2000);
+        Assert.Equal(12_000, capped.Send(new byte[30_000], out _));
+        Assert.Equal(10, DataSegments(limited));
+
+        (_, NetSocket unlimited) = Connected();
+        Assert.Equal(30_000, unlimited.Send(new byte[30_000], out _));
+    }
+}
