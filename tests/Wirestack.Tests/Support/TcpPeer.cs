@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Wirestack.Simulation;
 using Wirestack.Sockets;
 using Wirestack.Stack;
+using Wirestack.Tcp;
 using Wirestack.Wire;
 
 namespace Wirestack.Tests.Support;
@@ -37,6 +38,20 @@ internal sealed class TcpPeer
     public NetSocket? Listener { get; private set; }
 
     public TcpOptions SynOptions { get; set; } = new() { Mss = 1460 };
+
+    /// <summary>A peer of a Linux-profile stack (its TCP settings adjusted by <paramref name="configure"/>) that offers
+    /// <paramref name="mss"/> and, with <paramref name="sack"/>, SACK; the accepted socket is non-blocking with a
+    /// 400,000-byte send buffer, so tests of what the sender does are limited by TCP, not by the buffer.</summary>
+    public static (TcpPeer Peer, NetSocket Socket) LinuxSender(ushort mss, bool sack = false, Action<TcpSettings>? configure = null)
+    {
+        NetStackOptions options = NetStackOptions.ForProfile("linux");
+        configure?.Invoke(options.Tcp);
+        var peer = new TcpPeer(options) { SynOptions = new TcpOptions { Mss = mss, SackPermitted = sack } };
+        NetSocket socket = peer.Establish();
+        socket.Blocking = false;
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.SendBuffer, 400_000);
+        return (peer, socket);
+    }
 
     /// <summary>Listens, performs the three-way handshake as the client, accepts: an ESTABLISHED server socket.</summary>
     public NetSocket Establish(ushort window = 65535)

@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using Wirestack.Sockets;
-using Wirestack.Stack;
 using Wirestack.Tests.Support;
 using Wirestack.Wire;
 
@@ -14,10 +13,7 @@ public sealed class CorkTests
 
     private static (TcpPeer Peer, NetSocket Socket) Connected()
     {
-        var peer = new TcpPeer(NetStackOptions.ForProfile("linux")) { SynOptions = new TcpOptions { Mss = Mss } };
-        NetSocket socket = peer.Establish();
-        socket.Blocking = false;
-        return (peer, socket);
+        return TcpPeer.LinuxSender(Mss);
     }
 
     private static List<(TcpHeader Header, int PayloadLength, double Time)> DataSent(TcpPeer peer) =>

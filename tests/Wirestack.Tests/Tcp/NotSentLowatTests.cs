@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using Wirestack.Sockets;
-using Wirestack.Stack;
 using Wirestack.Tests.Support;
 using Wirestack.Wire;
 
@@ -14,12 +13,7 @@ public sealed class NotSentLowatTests
 
     private static (TcpPeer Peer, NetSocket Socket) Connected(int socketLowat = 0, int stackLowat = int.MaxValue)
     {
-        NetStackOptions options = NetStackOptions.ForProfile("linux");
-        options.Tcp.NotSentLowWatermark = stackLowat;
-        var peer = new TcpPeer(options) { SynOptions = new TcpOptions { Mss = Mss } };
-        NetSocket socket = peer.Establish();
-        socket.Blocking = false;
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.SendBuffer, 400_000);
+        (TcpPeer peer, NetSocket socket) = TcpPeer.LinuxSender(Mss, configure: tcp => tcp.NotSentLowWatermark = stackLowat);
         if (socketLowat != 0)
         {
             Assert.Equal(SocketError.Success, socket.SetSocketOption(LinuxSocketOption.TcpNotSentLowat, socketLowat));

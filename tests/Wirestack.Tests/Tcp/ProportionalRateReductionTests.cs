@@ -1,6 +1,4 @@
-using System.Net.Sockets;
 using Wirestack.Sockets;
-using Wirestack.Stack;
 using Wirestack.Tests.Support;
 using Wirestack.Wire;
 
@@ -18,12 +16,7 @@ public sealed class ProportionalRateReductionTests
     /// transmit), the third begins recovery with 22 in flight. Returns the data segments sent at the third.</summary>
     private static (TcpPeer Peer, NetSocket Socket, List<(TcpHeader Header, int PayloadLength, double Time)> AtEntry) EnterRecovery(bool prr)
     {
-        NetStackOptions options = NetStackOptions.ForProfile("linux");
-        options.Tcp.ProportionalRateReduction = prr;
-        var peer = new TcpPeer(options) { SynOptions = new TcpOptions { Mss = Mss, SackPermitted = true } };
-        NetSocket socket = peer.Establish();
-        socket.Blocking = false;
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.SendBuffer, 400_000);
+        (TcpPeer peer, NetSocket socket) = TcpPeer.LinuxSender(Mss, sack: true, tcp => tcp.ProportionalRateReduction = prr);
         Assert.Equal(100_000, socket.Send(new byte[100_000]));
         Assert.Equal(10, DataSegments(peer).Count);
         peer.Harness.Advance(TimeSpan.FromMilliseconds(10));

@@ -1,6 +1,4 @@
-using System.Net.Sockets;
 using Wirestack.Sockets;
-using Wirestack.Stack;
 using Wirestack.Tcp.Congestion;
 using Wirestack.Tests.Support;
 using Wirestack.Wire;
@@ -18,12 +16,7 @@ public sealed class SlowStartAfterIdleTests
     /// everything acknowledged (RTO 200 ms, the minimum, from 10 ms samples).</summary>
     private static (TcpPeer Peer, NetSocket Socket) Warmed(bool slowStartAfterIdle)
     {
-        NetStackOptions options = NetStackOptions.ForProfile("linux");
-        options.Tcp.SlowStartAfterIdle = slowStartAfterIdle;
-        var peer = new TcpPeer(options) { SynOptions = new TcpOptions { Mss = Mss, SackPermitted = true } };
-        NetSocket socket = peer.Establish();
-        socket.Blocking = false;
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.SendBuffer, 400_000);
+        (TcpPeer peer, NetSocket socket) = TcpPeer.LinuxSender(Mss, sack: true, tcp => tcp.SlowStartAfterIdle = slowStartAfterIdle);
         Assert.Equal(30_000, socket.Send(new byte[30_000]));
         Assert.Equal(10, DataSegments(peer)); // RFC 6928 initial window
         peer.Harness.Advance(TimeSpan.FromMilliseconds(10));
