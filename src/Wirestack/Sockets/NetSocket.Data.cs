@@ -67,7 +67,7 @@ public sealed partial class NetSocket
                     break;
                 }
 
-                if (!WaitFor(static c => c.CanWrite || c.SendSpace > 0, connection, SendTimeout, out SocketError waitError))
+                if (!WaitFor(static c => c.CanWrite || c.CanQueue, connection, SendTimeout, out SocketError waitError))
                 {
                     error = waitError;
                     break;

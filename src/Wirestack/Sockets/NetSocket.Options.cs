@@ -118,12 +118,8 @@ public sealed partial class NetSocket
                     c.KeepCount = value;
                     break;
                 case LinuxSocketOption.TcpNotSentLowat:
-                    c.NotSentLowat = value; // Linux takes it as unsigned: a negative value is a huge limit
-                    if (value < 0)
-                    {
-                        c.NotSentLowat = int.MaxValue;
-                    }
-
+                    c.NotSentLowat = value; // Linux keeps it as unsigned: a negative value is a huge limit, read back as given
+                    c.Notify();             // Linux calls sk->sk_write_space: the new limit may make the socket writable
                     break;
                 case LinuxSocketOption.TcpDeferAccept:
                     c.DeferAcceptTimeouts = TcpConnection.DeferAcceptTimeoutsFor(value);

@@ -444,7 +444,7 @@ public sealed partial class TcpConnection
         }
         else if (_sackEnabled && h.Options.SackCount > 0)
         {
-            UpdateScoreboard(h, now, 0, _sack?.SackedBytes ?? 0);
+            OnSackOnlyAck(h, now);
         }
 
         if (_cold is { TlpOutstanding: true })
@@ -492,10 +492,14 @@ public sealed partial class TcpConnection
                 {
                     if (FinWait2Timeout < TimeSpan.Zero)
                     {
-                        // Linux tcp_rcv_state_process (FIN-WAIT-1, orphan, linger2 < 0): tcp_done without a reset;
-                        // whatever the peer sends next meets no connection and is answered with RST.
+                        // Linux tcp_rcv_state_process (FIN-WAIT-1, orphan, linger2 < 0): tcp_done, counted as
+                        // TCPAbortOnData, and the ACK is answered with a reset (tcp_v4_do_rcv sends one when the
+                        // state machine returns non-zero): <SEQ=SEG.ACK><CTL=RST>.
                         _layer.Counters.TCPAbortOnData++;
+                        FourTuple tuple = Tuple;
+                        SeqNumber resetSeq = _sndUna;
                         Fail(SocketError.Success, null, now);
+                        _layer.SendResetFor(tuple, resetSeq, default, ack: false, now);
                         return false;
                     }
 

@@ -59,6 +59,8 @@ public sealed partial class TcpConnection
 
         int flightBefore = FlightSize;
         int sackedBefore = _sack?.SackedBytes ?? 0;
+        SeqNumber lostBefore = LostBoundary();
+        bool wasInRecovery = _inRecovery;
         _sndUna = ack;
         if (_sndNxt < _sndUna)
         {
@@ -88,7 +90,9 @@ public sealed partial class TcpConnection
 
         if (_inRecovery)
         {
-            OnAckInRecovery(ack, acked, sackedBefore, now);
+            // The ACK that started recovery was counted by EnterRecovery already.
+            int delivered = wasInRecovery ? NewlyDelivered(acked, sackedBefore) : 0;
+            OnAckInRecovery(ack, acked, delivered, LostBoundary() > lostBefore, now);
         }
         else
         {
@@ -161,6 +165,7 @@ public sealed partial class TcpConnection
         _dupAcks++;
         bool sackSaysLost = false;
         int sackedBefore = _sack?.SackedBytes ?? 0;
+        SeqNumber lostBefore = LostBoundary();
         bool wasInRecovery = _inRecovery;
         if (_sackEnabled && h.Options.SackCount > 0)
         {
@@ -174,7 +179,7 @@ public sealed partial class TcpConnection
             {
                 if (wasInRecovery)
                 {
-                    PrrOnAck(NewlyDelivered(0, sackedBefore));
+                    PrrOnAck(NewlyDelivered(0, sackedBefore), unaAdvanced: false, LostBoundary() > lostBefore);
                 }
 
                 SackRecoveryOutput(now);
@@ -200,6 +205,22 @@ public sealed partial class TcpConnection
         if (_dupAcks <= 2)
         {
             Output(now); // RFC 3042: limited transmit
+        }
+    }
+
+    /// <summary>An ACK that neither advances SND.UNA nor counts as a duplicate (it carries data or a window update)
+    /// but SACKs: the scoreboard takes it, and in SACK recovery what it delivered paces the output as any ACK's does
+    /// (Linux tcp_ack runs tcp_cong_control for every ACK).</summary>
+    private void OnSackOnlyAck(in TcpHeader h, Instant now)
+    {
+        int sackedBefore = _sack?.SackedBytes ?? 0;
+        SeqNumber lostBefore = LostBoundary();
+        bool wasInRecovery = _inRecovery;
+        UpdateScoreboard(h, now, 0, sackedBefore);
+        if (wasInRecovery && _inRecovery && UsePrr)
+        {
+            PrrOnAck(NewlyDelivered(0, sackedBefore), unaAdvanced: false, LostBoundary() > lostBefore);
+            SackRecoveryOutput(now);
         }
     }
 
@@ -253,7 +274,7 @@ public sealed partial class TcpConnection
                 cold.PrrPriorCwnd = Math.Max(1, priorCwnd / Mss);
                 cold.PrrDelivered = 0;
                 cold.PrrOut = 0;
-                PrrOnAck(delivered);
+                PrrOnAck(delivered, unaAdvanced: false, newlyLost: true); // the ACK that found the loss
             }
 
             RetransmitRange(_sndUna, Mss, now);
@@ -267,7 +288,12 @@ public sealed partial class TcpConnection
         }
     }
 
-    private void OnAckInRecovery(SeqNumber ack, int acked, int sackedBefore, Instant now)
+    /// <param name="ack">SEG.ACK.</param>
+    /// <param name="acked">Bytes newly acknowledged cumulatively.</param>
+    /// <param name="delivered">Bytes the ACK delivered for PRR (0 when EnterRecovery counted them).</param>
+    /// <param name="newlyLost">The ACK marked more data lost.</param>
+    /// <param name="now">The stack's clock.</param>
+    private void OnAckInRecovery(SeqNumber ack, int acked, int delivered, bool newlyLost, Instant now)
     {
         if (ack >= _recoveryPoint)
         {
@@ -287,7 +313,7 @@ public sealed partial class TcpConnection
 
         if (_sackEnabled)
         {
-            PrrOnAck(NewlyDelivered(acked, sackedBefore));
+            PrrOnAck(delivered, unaAdvanced: true, newlyLost);
             SackRecoveryOutput(now);
             return;
         }
@@ -302,14 +328,17 @@ public sealed partial class TcpConnection
     private bool UsePrr => _sackEnabled && _layer.Settings.ProportionalRateReduction;
 
     /// <summary>
-    /// RFC 6937 §3, on every ACK during SACK recovery, in segments as Linux's tcp_cwnd_reduction keeps them: with pipe
-    /// above ssthresh, send in proportion, ⌈ssthresh · prr_delivered / RecoverFS⌉ − prr_out (Linux takes cwnd at the
-    /// start, prior_cwnd, as RecoverFS); at or below it, PRR-SSRB: min(ssthresh − pipe, max(prr_delivered −
-    /// prr_out, DeliveredData) + 1). The first ACK always lets the fast retransmit go. cwnd becomes pipe + sndcnt, so
-    /// SackRecoveryOutput sends sndcnt segments. (Newer Linux adds the one segment only when SND.UNA advanced and
-    /// nothing was newly marked lost; this is the rule of RFC 6937 and of Linux before that change.)
+    /// RFC 6937 §3, on every ACK during SACK recovery, in segments as Linux 6.x's tcp_cwnd_reduction keeps them: with
+    /// pipe above ssthresh, send in proportion, ⌈ssthresh · prr_delivered / RecoverFS⌉ − prr_out (Linux takes cwnd at
+    /// the start, prior_cwnd, as RecoverFS); at or below it, max(prr_delivered − prr_out, DeliveredData), one more
+    /// when SND.UNA advanced and the ACK marked nothing newly lost (slow-start reduction bound, otherwise the
+    /// conservative one), at most ssthresh − pipe. The first ACK always lets the fast retransmit go. cwnd becomes
+    /// pipe + sndcnt, so SackRecoveryOutput sends sndcnt segments.
     /// </summary>
-    private void PrrOnAck(int deliveredBytes)
+    /// <param name="deliveredBytes">What the ACK delivered (newly acknowledged and newly SACKed).</param>
+    /// <param name="unaAdvanced">The ACK moved SND.UNA (Linux FLAG_SND_UNA_ADVANCED).</param>
+    /// <param name="newlyLost">The ACK moved the scoreboard's lost boundary up (standing in for Linux's rs->losses).</param>
+    private void PrrOnAck(int deliveredBytes, bool unaAdvanced, bool newlyLost)
     {
         if (!UsePrr || deliveredBytes <= 0 || _cold is not { PrrPriorCwnd: > 0 } cold)
         {
@@ -326,12 +355,24 @@ public sealed partial class TcpConnection
 
         int pipe = (Sack.Pipe(_sndUna, _sndMax, _highRxt, mss) + mss - 1) / mss;
         int ssthresh = Math.Max(1, Congestion!.Ssthresh / mss);
-        long sndcnt = pipe > ssthresh
-            ? ((long)ssthresh * cold.PrrDelivered + cold.PrrPriorCwnd - 1) / cold.PrrPriorCwnd - cold.PrrOut
-            : Math.Min(ssthresh - pipe, Math.Max(cold.PrrDelivered - cold.PrrOut, delivered) + 1);
+        long sndcnt;
+        if (pipe > ssthresh)
+        {
+            sndcnt = ((long)ssthresh * cold.PrrDelivered + cold.PrrPriorCwnd - 1) / cold.PrrPriorCwnd - cold.PrrOut;
+        }
+        else
+        {
+            sndcnt = Math.Max(cold.PrrDelivered - cold.PrrOut, delivered) + (unaAdvanced && !newlyLost ? 1 : 0);
+            sndcnt = Math.Min(ssthresh - pipe, sndcnt);
+        }
+
         sndcnt = Math.Max(sndcnt, cold.PrrOut > 0 ? 0 : 1); // force the fast retransmit
         Congestion.Cwnd = (int)Math.Min((pipe + Math.Max(0, sndcnt)) * mss, CongestionControl.MaxWindow);
     }
+
+    /// <summary>Where un-SACKed data starts to count as lost (<see cref="SackScoreboard.LostBoundary"/>), SND.UNA when
+    /// nothing is.</summary>
+    private SeqNumber LostBoundary() => _sack?.LostBoundary(Mss) ?? _sndUna;
 
     /// <summary>PRR's prr_out: segments sent while in SACK recovery (retransmissions and new data).</summary>
     private void PrrCountOut(int len)
@@ -401,6 +442,11 @@ public sealed partial class TcpConnection
 
         CountRetransmission(seq, dataLen, now);
         PrrCountOut(dataLen);
+        if (dataLen > 0)
+        {
+            DataLeaves(now);
+        }
+
         TcpFlags flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
         Transmit(seq, flags, 0, default, dataLen, seq - _sndUna, now);
         _highRxt = SeqNumber.Max(_highRxt, seq + dataLen + (fin ? 1 : 0));

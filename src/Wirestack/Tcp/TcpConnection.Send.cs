@@ -274,9 +274,9 @@ public sealed partial class TcpConnection
         }
 
         ArmPersistIfNeeded(now); // re-arms the connection's timer
-        if (_layer.Settings.NotSentLowWatermark != int.MaxValue || _cold is { NotSentLowat: > 0 })
+        if ((_layer.Settings.NotSentLowWatermark != int.MaxValue || _cold is { NotSentLowat: not 0 }) && !(_cold?.InSend ?? false))
         {
-            Notify(); // TCP_NOTSENT_LOWAT: what was just sent may have made the socket writable
+            Notify(); // TCP_NOTSENT_LOWAT: what was just sent (on an ACK, a timer) may have made the socket writable
         }
     }
 
@@ -419,13 +419,15 @@ public sealed partial class TcpConnection
                 // (tcp_nagle_check, tcp_minshall_check): hold a small segment only while an earlier small segment is
                 // unacknowledged, so the tail of a write goes out right behind its full segments.
                 bool smallOutstanding = _sndSml > _sndUna && _sndSml <= _sndNxt;
-                bool pushOnce = _cold?.PushOnce ?? false;
-                if (Corked)
+                bool pushed = _cold?.NaglePush ?? false;
+                // Linux tcp_nagle_test: the segment that carries the FIN (tcp_send_fin) is exempt from Nagle and cork.
+                bool carriesFin = _finQueued && isLast;
+                if (Corked && !carriesFin)
                 {
                     return false; // Linux tcp_nagle_check: a partial segment waits while TCP_NAGLE_CORK is set
                 }
 
-                bool nagleOk = NoDelay || pushOnce || !inFlight || !smallOutstanding || _sndNxt < _sndMax;
+                bool nagleOk = NoDelay || pushed || carriesFin || !inFlight || !smallOutstanding || _sndNxt < _sndMax;
                 // RFC 9293 §3.8.6.2.1 sender SWS avoidance: send only a full segment, everything left when allowed,
                 // or at least half the largest window the peer has offered.
                 bool swsOk = (isLast && nagleOk) || len >= (int)(_maxSndWnd / 2);
@@ -546,6 +548,20 @@ public sealed partial class TcpConnection
         Trace?.Add(new TcpTraceEvent(now, "idle", $"restart after {idle.TotalMilliseconds:0.###} ms idle (rto {rto.TotalMilliseconds:0.###} ms): cwnd {before} -> {Congestion.Cwnd}, ssthresh {Congestion.Ssthresh}"));
     }
 
+    /// <summary>Linux tcp_event_data_sent, for every data segment sent, retransmissions included: with nothing in
+    /// flight the congestion controller learns how long the sender was idle (CA_EVENT_TX_START), and lsndtime
+    /// moves to now.</summary>
+    private void DataLeaves(Instant now)
+    {
+        uint stamp = StampMs(now);
+        if (_sndMax == _sndUna && Congestion is { } cc)
+        {
+            cc.OnTransmitStart(TimeSpan.FromMilliseconds(unchecked(stamp - _lastDataSentMs)), now);
+        }
+
+        _lastDataSentMs = stamp;
+    }
+
     /// <summary>A wrapping millisecond stamp of <paramref name="now"/> (for <c>_lastDataSentMs</c>).</summary>
     private static uint StampMs(Instant now) => unchecked((uint)now.TotalMilliseconds);
 
@@ -559,9 +575,16 @@ public sealed partial class TcpConnection
 
         _passSegments += SegmentsIn(len, Mss);
         bool retransmission = seq < _sndMax;
+        if (len > 0)
+        {
+            DataLeaves(now);
+        }
+
         if (retransmission)
         {
-            CountRetransmission(seq, len, now);
+            // Only the part below SND.MAX was sent before: a large segment that runs on into new data counts the
+            // segments of the old part, as the same bytes sent one MSS at a time would.
+            CountRetransmission(seq, Math.Min(len, _sndMax - seq), now);
         }
         else if (!_rttTiming && !_tsEnabled)
         {
@@ -593,7 +616,6 @@ public sealed partial class TcpConnection
         StartRetransmitTimer(now);
         if (!retransmission)
         {
-            _lastDataSentMs = StampMs(now);
             _lastSegmentStart = seq;
             if (_burstTimers)
             {

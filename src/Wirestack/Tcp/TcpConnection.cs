@@ -28,7 +28,7 @@ public sealed partial class TcpConnection : ITimerCallback
     private uint _maxSndWnd;
     private SeqNumber _sndWl1;
     private SeqNumber _sndWl2;
-    private uint _lastDataSentMs;   // when new data last left, or the connection was established: Linux's lsndtime,
+    private uint _lastDataSentMs;   // when data last left, or the connection was established: Linux's lsndtime,
                                     // a wrapping millisecond stamp like its jiffies (4 bytes: the object stays in its size)
 
     // receive sequence variables
@@ -117,25 +117,19 @@ public sealed partial class TcpConnection : ITimerCallback
         }
     }
 
-    /// <summary>Sends what Nagle or the cork is holding, once, as setting TCP_NODELAY does in Linux
-    /// (__tcp_sock_set_nodelay: TCP_NAGLE_PUSH and tcp_push_pending_frames). Cork stays set for later writes
-    /// (tcp(7): TCP_NODELAY "is overridden by TCP_CORK; however, setting this option forces an explicit flush").</summary>
+    /// <summary>Sends what Nagle or the cork is holding, as setting TCP_NODELAY does in Linux
+    /// (__tcp_sock_set_nodelay: TCP_NAGLE_PUSH and tcp_push_pending_frames). The push lasts until the next write
+    /// (tcp_skb_entail clears TCP_NAGLE_PUSH), so what the window holds back now goes when an ACK opens it; the cork
+    /// holds later writes again (tcp(7): TCP_NODELAY "is overridden by TCP_CORK; however, setting this option forces
+    /// an explicit flush").</summary>
     public void PushPending(Instant now)
     {
-        ColdState cold = Cold;
-        cold.PushOnce = true;
-        try
-        {
-            Output(now);
-        }
-        finally
-        {
-            cold.PushOnce = false;
-        }
+        Cold.NaglePush = true;
+        Output(now);
     }
 
-    /// <summary>Partial segments are held now: TCP_CORK, or the output of a MSG_MORE send, and no flush.</summary>
-    private bool Corked => _cold is { } cold && (cold.Cork || cold.CorkThisPush) && !cold.PushOnce;
+    /// <summary>Partial segments are held now: TCP_CORK, or the output of a MSG_MORE send, and no push pending.</summary>
+    private bool Corked => _cold is { } cold && (cold.Cork || cold.CorkThisPush) && !cold.NaglePush;
     public bool KeepAlive { get => _cold?.KeepAlive ?? false; set { if (value || _cold is not null) Cold.KeepAlive = value; } }
     public TimeSpan? KeepIdle { get => _cold?.KeepIdle; set { if (value is not null || _cold is not null) Cold.KeepIdle = value; } }
     public TimeSpan? KeepInterval { get => _cold?.KeepInterval; set { if (value is not null || _cold is not null) Cold.KeepInterval = value; } }
@@ -241,9 +235,10 @@ public sealed partial class TcpConnection : ITimerCallback
         public byte DeferAccept;     // TCP_DEFER_ACCEPT, in SYN-ACK timeouts (Linux rskq_defer_accept)
         public bool DeferAcked;      // a bare ACK completed the handshake while deferred (Linux inet_rsk(req)->acked)
         public int NotSentLowat;     // TCP_NOTSENT_LOWAT (0: tcp_notsent_lowat)
+        public bool InSend;          // inside Send: its own output raises no readiness (the caller has the count)
         public bool Cork;            // TCP_CORK
         public bool CorkThisPush;    // inside the output of a MSG_MORE send
-        public bool PushOnce;        // inside a flush that ignores Nagle and cork (TCP_NODELAY set)
+        public bool NaglePush;       // TCP_NODELAY was set: Nagle and cork are ignored until the next write (TCP_NAGLE_PUSH)
         public bool TailUnpushed;    // the last write was MSG_MORE: the end of the queue is no push point
         public string? ErrorCause;
         public string? LastCallCause;
@@ -346,6 +341,10 @@ public sealed partial class TcpConnection : ITimerCallback
     private int ReceiveLimit => Math.Max(_layer.Settings.BsdSocketBuffers ? ReceiveBufferSize : ReceiveBufferSize / 2, 1);
 
     public int SendSpace => Math.Max(0, SendLimit - SendQueued);
+
+    /// <summary>A write would queue something now: there is send-buffer space and TCP_NOTSENT_LOWAT leaves room
+    /// (Linux sk_stream_memory_free, what a blocked sendmsg waits for).</summary>
+    public bool CanQueue => SendSpace > 0 && (NotSentLowWatermark == int.MaxValue || NotSentRoom(NotSentLowWatermark) > 0);
 
     // ---- user calls ----------------------------------------------------------------------------------------------
 
@@ -540,6 +539,11 @@ public sealed partial class TcpConnection : ITimerCallback
         }
 
         RestartAfterIdle(now);
+        if (_cold is { NaglePush: true } pushed)
+        {
+            pushed.NaglePush = false; // tcp_skb_entail: a new write ends the push of TCP_NODELAY
+        }
+
         _sendQueue ??= _layer.RentQueue(BudgetCause.SendBuffer);
         int accepted = _sendQueue.Write(data[..room]);
         if (accepted == 0)
@@ -554,21 +558,36 @@ public sealed partial class TcpConnection : ITimerCallback
         }
 
         error = SocketError.Success;
-        Push(more, now);
-
-        // TCP_NOTSENT_LOWAT: what the output just sent makes room for more, as Linux's tcp_sendmsg checks the limit
-        // before each new skb while it pushes the full ones out.
-        while (lowat < int.MaxValue && accepted < data.Length)
+        if (lowat == int.MaxValue)
         {
-            int next = Math.Min(Math.Min(SendSpace, data.Length - accepted), NotSentRoom(lowat));
-            int written = next > 0 ? _sendQueue.Write(data.Slice(accepted, next)) : 0;
-            if (written == 0)
-            {
-                break;
-            }
-
-            accepted += written;
             Push(more, now);
+            return accepted;
+        }
+
+        ColdState inSend = Cold;
+        inSend.InSend = true;
+        try
+        {
+            Push(more, now);
+
+            // TCP_NOTSENT_LOWAT: what the output just sent makes room for more, as Linux's tcp_sendmsg checks the
+            // limit before each new skb while it pushes the full ones out.
+            while (accepted < data.Length)
+            {
+                int next = Math.Min(Math.Min(SendSpace, data.Length - accepted), NotSentRoom(lowat));
+                int written = next > 0 ? _sendQueue.Write(data.Slice(accepted, next)) : 0;
+                if (written == 0)
+                {
+                    break;
+                }
+
+                accepted += written;
+                Push(more, now);
+            }
+        }
+        finally
+        {
+            inSend.InSend = false;
         }
 
         return accepted;
@@ -606,10 +625,13 @@ public sealed partial class TcpConnection : ITimerCallback
     /// the most written data that may wait unsent. A write stops there (rounded up to a whole segment; Linux's stops at
     /// the end of the skb that crosses it), and the socket is writable only while less than half of it waits
     /// (tcp_stream_memory_free with wake).</summary>
-    public int NotSentLowat { get => _cold?.NotSentLowat ?? 0; set { if (value != 0 || _cold is not null) Cold.NotSentLowat = Math.Max(0, value); } }
+    public int NotSentLowat { get => _cold?.NotSentLowat ?? 0; set { if (value != 0 || _cold is not null) Cold.NotSentLowat = value; } }
 
-    /// <summary>The limit on unsent data in force: the socket's, else the stack's; int.MaxValue when unlimited.</summary>
-    private int NotSentLowWatermark => _cold is { NotSentLowat: > 0 } cold ? cold.NotSentLowat : _layer.Settings.NotSentLowWatermark;
+    /// <summary>The limit on unsent data in force: the socket's, else the stack's; int.MaxValue when unlimited (a
+    /// negative socket value is, as unsigned, beyond any buffer).</summary>
+    private int NotSentLowWatermark => _cold is { NotSentLowat: not 0 } cold
+        ? (cold.NotSentLowat < 0 ? int.MaxValue : cold.NotSentLowat)
+        : _layer.Settings.NotSentLowWatermark;
 
     /// <summary>Written data not yet sent (Linux tcp_notsent_bytes: write_seq - snd_nxt).</summary>
     public int NotSentBytes => Math.Max(0, _sndUna + SendQueued - _sndMax);

@@ -206,8 +206,8 @@ public sealed class TcpSettings
         BsdSynOptionLayout = true,
         AcceptEmptySegmentAtRightEdge = false,
         TailLossProbe = false,                            // TLP only in the RACK stack (net.inet.tcp.functions_default=freebsd)
-        LinuxRttEstimator = false,
-        ProportionalRateReduction = false,                // net.inet.tcp.do_prr: left at RFC 6675 here                        // tcp_xmit_timer: RFC 6298's SRTT + 4 RTTVAR
+        LinuxRttEstimator = false,                        // tcp_xmit_timer: RFC 6298's SRTT + 4 RTTVAR
+        ProportionalRateReduction = false,                // net.inet.tcp.do_prr: left at RFC 6675 here
     };
 
     /// <summary>A copy, so a profile can be adjusted without touching the original.</summary>

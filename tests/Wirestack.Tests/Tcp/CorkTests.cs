@@ -114,4 +114,34 @@ public sealed class CorkTests
 
         Assert.Equal(300, Assert.Single(DataSent(peer)).PayloadLength);
     }
+
+    [Fact]
+    public void Close_while_corked_sends_the_held_tail_with_the_fin_at_once()
+    {
+        (TcpPeer peer, NetSocket socket) = Connected();
+        socket.SetSocketOption(LinuxSocketOption.TcpCork, 1);
+        socket.Send(new byte[40]);
+        Assert.Empty(DataSent(peer));
+
+        socket.Shutdown(SocketShutdown.Send);
+
+        var sent = Assert.Single(DataSent(peer)); // Linux tcp_nagle_test: the FIN segment is exempt from the cork
+        Assert.Equal(40, sent.PayloadLength);
+        Assert.True(sent.Header.Flags.HasFlag(TcpFlags.Fin));
+    }
+
+    [Fact]
+    public void The_push_of_tcp_nodelay_lasts_until_the_next_write()
+    {
+        (TcpPeer peer, NetSocket socket) = Connected();
+        socket.SetSocketOption(LinuxSocketOption.TcpCork, 1);
+        Assert.Equal(10_500, socket.Send(new byte[10_500]));
+        Assert.Equal(10, DataSent(peer).Count); // the initial window; 500 B held by the cork
+
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.NoDelay, 1);
+        Assert.Empty(DataSent(peer)); // cwnd is full: the push cannot send yet
+        peer.Send(TcpFlags.Ack, peer.Rcv + 10_000);
+
+        Assert.Equal(500, Assert.Single(DataSent(peer)).PayloadLength); // TCP_NAGLE_PUSH still set when the ACK came
+    }
 }

@@ -84,7 +84,7 @@ public sealed class FinWait2TimeoutTests
     }
 
     [Fact]
-    public void Negative_linger2_drops_an_orphan_as_its_fin_is_acknowledged()
+    public void Negative_linger2_resets_an_orphan_as_its_fin_is_acknowledged()
     {
         var peer = new TcpPeer(NetStackOptions.ForProfile("linux"));
         NetSocket socket = peer.Establish();
@@ -96,7 +96,9 @@ public sealed class FinWait2TimeoutTests
         peer.Send(TcpFlags.Ack, peer.Rcv + 1);
 
         Assert.Equal(TcpState.Closed, connection.State);
-        peer.ExpectNothing(); // tcp_done: no reset of its own
+        TcpHeader reset = peer.ExpectOne(); // tcp_v4_do_rcv answers the ACK: <SEQ=SEG.ACK><CTL=RST>
+        Assert.Equal(TcpFlags.Rst, reset.Flags);
+        Assert.Equal(peer.Rcv + 1, reset.SequenceNumber);
         Assert.Equal(1, peer.Stack.Tcp.Counters.TCPAbortOnData);
         Assert.Equal(TcpFlags.Rst, AnswerToAck(peer));
     }

@@ -67,4 +67,27 @@ public sealed class NotSentLowatTests
         (_, NetSocket unlimited) = Connected();
         Assert.Equal(30_000, unlimited.Send(new byte[30_000], out _));
     }
+
+    [Fact]
+    public void A_blocking_write_waits_for_the_limit_and_returns_its_count_at_the_send_timeout()
+    {
+        (TcpPeer peer, NetSocket socket) = Connected(socketLowat: 4000);
+        socket.Blocking = true;
+        socket.SendTimeout = TimeSpan.FromMilliseconds(150); // within the RTO: the peer never acknowledges
+
+        int n = socket.Send(new byte[30_000], out SocketError error);
+
+        Assert.Equal(14_000, n); // it waited (virtual time), not spun, and reports the partial count
+        Assert.Equal(SocketError.Success, error);
+        Assert.True(peer.Harness.Now.TotalMilliseconds >= 150);
+    }
+
+    [Fact]
+    public void A_negative_value_is_unlimited_and_reads_back_as_given()
+    {
+        (_, NetSocket socket) = Connected(socketLowat: -1);
+
+        Assert.Equal(-1, socket.GetSocketOption(LinuxSocketOption.TcpNotSentLowat));
+        Assert.Equal(30_000, socket.Send(new byte[30_000], out _));
+    }
 }

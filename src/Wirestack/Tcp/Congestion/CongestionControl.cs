@@ -80,18 +80,21 @@ public static class CongestionControl
     /// </summary>
     internal static (int Cwnd, int Ssthresh) RestartAfterIdle(int cwnd, int ssthresh, int mss, TimeSpan idle, TimeSpan rto)
     {
-        int restart = Math.Min(InitialWindowSegments * mss, cwnd);
-        int raised = Math.Max(ssthresh, (cwnd >> 1) + (cwnd >> 2));
+        // In segments, as Linux keeps snd_cwnd and snd_ssthresh (a cwnd of 10 segments gives ssthresh 7, not 7.5).
+        mss = Math.Max(mss, 1);
+        int segments = Math.Max(cwnd / mss, 1);
+        int restart = Math.Min(InitialWindowSegments, segments);
+        int raised = Math.Max(ssthresh, ((segments >> 1) + (segments >> 2)) * mss);
         long delta = idle.Ticks;
         if (rto > TimeSpan.Zero)
         {
-            while ((delta -= rto.Ticks) > 0 && cwnd > restart)
+            while ((delta -= rto.Ticks) > 0 && segments > restart)
             {
-                cwnd >>= 1;
+                segments >>= 1;
             }
         }
 
-        return (Math.Max(cwnd, restart), raised);
+        return (Math.Max(segments, restart) * mss, raised);
     }
 
     internal static byte CheckAbcLimit(int abcLimit)

@@ -333,11 +333,22 @@ public sealed class Cubic : ICongestionController
 
     public void OnIdleRestart(TimeSpan idle, TimeSpan rto, Instant now)
     {
-        // Linux's cubic leaves CA_EVENT_CWND_RESTART to tcp_cwnd_restart (its epoch goes on; slow start climbs back
-        // to the raised ssthresh first).
+        // Linux's cubic leaves CA_EVENT_CWND_RESTART to tcp_cwnd_restart; its epoch moves with the idle time when
+        // the data then leaves (OnTransmitStart).
         (int cwnd, int ssthresh) = CongestionControl.RestartAfterIdle(_cwnd, Ssthresh, _mss, idle, rto);
         _cwnd = cwnd;
         Ssthresh = ssthresh;
+    }
+
+    public void OnTransmitStart(TimeSpan idle, Instant now)
+    {
+        // Linux cubictcp_cwnd_event(CA_EVENT_TX_START): "We were application limited (idle) for a while. Shift
+        // epoch_start to keep cwnd growth to cubic curve", never past now.
+        if (EpochStart is { } start && idle > TimeSpan.Zero)
+        {
+            Instant shifted = start + idle;
+            EpochStart = shifted > now ? now : shifted;
+        }
     }
 
     public void OnMssChanged(int mss)

@@ -57,4 +57,8 @@ public interface ICongestionController
     /// <param name="rto">The current retransmission timeout.</param>
     /// <param name="now">The stack's clock.</param>
     void OnIdleRestart(TimeSpan idle, TimeSpan rto, Instant now);
+
+    /// <summary>Data leaves with nothing in flight, <paramref name="idle"/> after data last left (Linux
+    /// CA_EVENT_TX_START): the sender was application-limited for that long.</summary>
+    void OnTransmitStart(TimeSpan idle, Instant now);
 }

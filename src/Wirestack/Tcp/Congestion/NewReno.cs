@@ -141,6 +141,11 @@ public sealed class NewReno : ICongestionController
         Ssthresh = ssthresh;
     }
 
+    public void OnTransmitStart(TimeSpan idle, Instant now)
+    {
+        // Reno keeps no clock of its own.
+    }
+
     public void OnMssChanged(int mss)
     {
         CongestionControl.CheckMss(mss);
