@@ -177,12 +177,14 @@ internal static class BenchCommand
             TimeSpan threadStart = CpuTime.Thread();
             long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
             int gen0Start = GC.CollectionCount(0), gen2Start = GC.CollectionCount(2);
+            TimeSpan pauseStart = GC.GetTotalPauseDuration();
             SimulatedFigure figure = WirestackBenchmarks.SimulatedGigabit(bytes, nics);
             JsonObject result = figure.ToJson();
             result["thread_cpu_seconds"] = (CpuTime.Thread() - threadStart).TotalSeconds; // the simulator's thread alone
             result["allocated_bytes"] = GC.GetTotalAllocatedBytes(precise: true) - allocatedStart;
             result["gen0_collections"] = GC.CollectionCount(0) - gen0Start;
             result["gen2_collections"] = GC.CollectionCount(2) - gen2Start;
+            result["gc_pause_seconds"] = (GC.GetTotalPauseDuration() - pauseStart).TotalSeconds;
             if (repeat > 1)
             {
                 log.WriteLine(FormattableString.Invariant($"run {i + 1}: {figure.WallSeconds:0.0000} s wall, {figure.SimulatedSeconds / figure.WallSeconds:0.0}× real time"));

@@ -386,6 +386,12 @@ public sealed partial class TcpConnection
     /// <summary>RFC 6675 §5 steps (C): while cwnd - pipe &gt;= 1 SMSS, send NextSeg().</summary>
     private void SackRecoveryOutput(Instant now)
     {
+        SackRecoveryPass(now);
+        NotifyIfNotSentLow(); // new data sent in recovery may have made a TCP_NOTSENT_LOWAT writer writable
+    }
+
+    private void SackRecoveryPass(Instant now)
+    {
         // A new pass: GSO packets (the PSH marks of SendOne) and the guard count from here.
         _burstSegments = 0;
         _passSegments = 0;

@@ -253,7 +253,7 @@ public sealed partial class TcpConnection
 
         if (_inRecovery && _sackEnabled)
         {
-            SackRecoveryOutput(now);
+            SackRecoveryOutput(now); // checks TCP_NOTSENT_LOWAT itself
             return;
         }
 
@@ -274,9 +274,16 @@ public sealed partial class TcpConnection
         }
 
         ArmPersistIfNeeded(now); // re-arms the connection's timer
+        NotifyIfNotSentLow();
+    }
+
+    /// <summary>TCP_NOTSENT_LOWAT: what was just sent (on an ACK, a timer, in recovery or not) may have made the socket
+    /// writable; Linux checks after every ACK's output (tcp_data_snd_check → tcp_check_space).</summary>
+    private void NotifyIfNotSentLow()
+    {
         if ((_layer.Settings.NotSentLowWatermark != int.MaxValue || _cold is { NotSentLowat: not 0 }) && !(_cold?.InSend ?? false))
         {
-            Notify(); // TCP_NOTSENT_LOWAT: what was just sent (on an ACK, a timer) may have made the socket writable
+            Notify();
         }
     }
 
