@@ -149,10 +149,10 @@ public sealed partial class TcpConnection
                 return TimeSpan.FromMilliseconds(Math.Max(ms, 1));
             }
         }
-        else if (_rttTiming && ack > _rttSeq)
+        else if (_sendTimes is { Count: > 0 } times && times.TryTake(ack, out Instant first, out _))
         {
-            _rttTiming = false;
-            return now - _rttStart;
+            // The earliest newly acknowledged transmit (Linux seq_rtt_us) for the estimator.
+            return now - first;
         }
 
         return null;

@@ -11,9 +11,7 @@ public sealed partial class TcpConnection
 {
     private SackBlock _dsack;
     private bool _hasDsack;
-    private bool _rttTiming;
-    private SeqNumber _rttSeq;
-    private Instant _rttStart;
+    private SendTimeLog? _sendTimes; // without timestamps: when new data left, for RTT samples (created at first use)
     private int _unackedSegments;   // full segments received since the last ACK we sent
     private SeqNumber _sndSml;      // the end of the last small segment sent (Linux snd_sml, Minshall's Nagle)
     // Where the last segment of new data began (RFC 8985 §7.3, the segment a tail loss probe resends). Declared here,
@@ -593,11 +591,11 @@ public sealed partial class TcpConnection
             // segments of the old part, as the same bytes sent one MSS at a time would.
             CountRetransmission(seq, Math.Min(len, _sndMax - seq), now);
         }
-        else if (!_rttTiming && !_tsEnabled)
+        else if (!_tsEnabled && (len > 0 || withFin))
         {
-            _rttTiming = true;
-            _rttSeq = seq;
-            _rttStart = now;
+            // Linux times every piece of new data (the profile's estimator); RFC 6298 §3 and BSD one at a time.
+            (_sendTimes ??= new SendTimeLog(everySegment: _layer.Settings.LinuxRttEstimator))
+                .Record(seq, seq + len + (withFin ? 1 : 0), now);
         }
 
         Transmit(seq, flags, 0, default, len, seq - _sndUna, now);
@@ -646,10 +644,7 @@ public sealed partial class TcpConnection
         int segments = SegmentsIn(len, Mss);
         _layer.Counters.RetransSegs += segments;
         TotalRetransmits += segments;
-        if (_rttTiming && _rttSeq >= seq)
-        {
-            _rttTiming = false; // RFC 6298 §3 (Karn): no sample from a retransmitted segment
-        }
+        _sendTimes?.MarkRetransmitted(seq, seq + Math.Max(len, 1)); // RFC 6298 §3 (Karn): no sample from data sent twice
 
         Trace?.Add(new TcpTraceEvent(now, "rexmit", $"seq {seq.Value} len {len} ({(_inRecovery ? "recovery" : "timeout")})"));
     }

@@ -22,12 +22,12 @@ public sealed class HyStartTransferTests(ITestOutputHelper output)
     private const int Bytes = 24 << 20;
 
     /// <summary>Sends <see cref="Bytes"/> from a to b and returns the sender's TCP counters.</summary>
-    private TcpCounters Transfer(bool hyStart, int gsoMaxSize)
+    private TcpCounters Transfer(bool hyStart, int gsoMaxSize, bool timestamps = true)
     {
         LinkImpairments impairments = Net.GigabitPath;
         using var sim = new Simulator(1);
-        NetStack a = sim.AddHost("a", new NetStackOptions { Tcp = new TcpSettings { HyStart = hyStart } });
-        NetStack b = sim.AddHost("b");
+        NetStack a = sim.AddHost("a", new NetStackOptions { Tcp = new TcpSettings { HyStart = hyStart, Timestamps = timestamps } });
+        NetStack b = sim.AddHost("b", new NetStackOptions { Tcp = new TcpSettings { Timestamps = timestamps } });
         SimulatedWire wire = sim.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", impairments, impairments, rxRing: 4096);
         wire.GsoMaxSize = gsoMaxSize;
         // BDP = 1 Gbit/s × 20 ms = 2.5 MB: 8 MiB buffers give a 4 MiB window, so only the congestion window limits.
@@ -40,7 +40,7 @@ public sealed class HyStartTransferTests(ITestOutputHelper output)
         Assert.Equal(Bytes, reader.BytesReceived);
 
         TcpCounters tcp = a.Counters.Tcp;
-        output.WriteLine($"HyStart {hyStart}, GSO {gsoMaxSize}: RetransSegs {tcp.RetransSegs}, TCPTimeouts {tcp.TCPTimeouts}, " +
+        output.WriteLine($"HyStart {hyStart}, GSO {gsoMaxSize}, timestamps {timestamps}: RetransSegs {tcp.RetransSegs}, TCPTimeouts {tcp.TCPTimeouts}, " +
             $"TCPHystartTrainDetect {tcp.TCPHystartTrainDetect} (cwnd {tcp.TCPHystartTrainCwnd}), " +
             $"TCPHystartDelayDetect {tcp.TCPHystartDelayDetect} (cwnd {tcp.TCPHystartDelayCwnd})");
         return tcp;
@@ -75,5 +75,20 @@ public sealed class HyStartTransferTests(ITestOutputHelper output)
         Assert.InRange(on.TCPHystartTrainCwnd, 1000, 3500);
         Assert.Equal(0, off.TCPHystartTrainDetect + off.TCPHystartDelayDetect);
         Assert.True(on.RetransSegs < off.RetransSegs, $"{on.RetransSegs} retransmitted with HyStart, {off.RetransSegs} without");
+    }
+
+    [Fact]
+    public void Without_timestamps_every_ack_times_the_data_it_acknowledges_so_hystart_still_ends_slow_start()
+    {
+        // Regression: without the timestamp option one segment per round trip was timed (RFC 6298 §3), too few
+        // samples for HyStart's delay detector (8 per round), so slow start overshot and lost ~1,500 segments. Linux
+        // times every ACK from the acknowledged data's transmit time (tcp_clean_rtx_queue), with or without them.
+        TcpCounters withTs = Transfer(hyStart: true, gsoMaxSize: 0);
+        TcpCounters noTs = Transfer(hyStart: true, gsoMaxSize: 0, timestamps: false);
+
+        Assert.Equal(1, noTs.TCPHystartTrainDetect + noTs.TCPHystartDelayDetect);
+        Assert.InRange(noTs.TCPHystartTrainCwnd + noTs.TCPHystartDelayCwnd, 1000, 3500);
+        Assert.Equal(0, noTs.TCPTimeouts);
+        Assert.True(noTs.RetransSegs <= 2 * withTs.RetransSegs, $"{noTs.RetransSegs} retransmitted without timestamps, {withTs.RetransSegs} with");
     }
 }
