@@ -12,8 +12,60 @@ public readonly ref struct IPv4Packet
     public const int MinHeaderLength = 20;
 
     private readonly ReadOnlySpan<byte> _bytes;
+    private readonly int _totalLength;
 
-    private IPv4Packet(ReadOnlySpan<byte> bytes) => _bytes = bytes;
+    private IPv4Packet(ReadOnlySpan<byte> bytes)
+    {
+        _bytes = bytes;
+        _totalLength = bytes.Length;
+    }
+
+    private IPv4Packet(ReadOnlySpan<byte> bytes, int totalLength)
+    {
+        _bytes = bytes;
+        _totalLength = totalLength;
+    }
+
+    /// <summary>
+    /// As <see cref="TryCreate"/> for a datagram of <paramref name="datagramLength"/> bytes of which only the first
+    /// (<paramref name="head"/>, at least its header) are at hand, the rest held elsewhere (a payload held by
+    /// reference): the view's fields and <see cref="TotalLength"/> are the datagram's, its <see cref="Bytes"/> and
+    /// <see cref="Payload"/> only what the head holds.
+    /// </summary>
+    public static HeaderError TryCreateFromHead(ReadOnlySpan<byte> head, int datagramLength, out IPv4Packet packet)
+    {
+        packet = default;
+        if (head.Length < MinHeaderLength)
+        {
+            return HeaderError.Truncated;
+        }
+
+        if (head[0] >> 4 != 4)
+        {
+            return HeaderError.BadVersion;
+        }
+
+        int headerLength = (head[0] & 0x0F) * 4;
+        int totalLength = BinaryPrimitives.ReadUInt16BigEndian(head[2..]);
+        if (headerLength < MinHeaderLength || totalLength < headerLength)
+        {
+            return HeaderError.BadLength;
+        }
+
+        if (totalLength > datagramLength || headerLength > head.Length)
+        {
+            return HeaderError.Truncated;
+        }
+
+        HeaderError options = ValidateOptions(head[MinHeaderLength..headerLength]);
+        if (options != HeaderError.None)
+        {
+            return options;
+        }
+
+        packet = new IPv4Packet(head[..Math.Min(totalLength, head.Length)], totalLength);
+        return HeaderError.None;
+    }
 
     /// <summary>Validates lengths and returns a view trimmed to the datagram's total length (link padding dropped).</summary>
     public static HeaderError TryCreate(ReadOnlySpan<byte> bytes, out IPv4Packet packet)
@@ -121,7 +173,7 @@ public readonly ref struct IPv4Packet
     public ReadOnlySpan<byte> Bytes => _bytes;
     public int HeaderLength => (_bytes[0] & 0x0F) * 4;
     public byte Tos => _bytes[1];
-    public int TotalLength => _bytes.Length;
+    public int TotalLength => _totalLength;
     public ushort Identification => BinaryPrimitives.ReadUInt16BigEndian(_bytes[4..]);
     public bool DontFragment => (_bytes[6] & 0x40) != 0;
     public bool MoreFragments => (_bytes[6] & 0x20) != 0;

@@ -138,6 +138,19 @@ public static class InternetChecksum
         return BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(folded) : folded;
     }
 
+    /// <summary>
+    /// Adds <paramref name="sum"/> (a running sum of bytes that start at an even offset of the data the checksum
+    /// covers) to the checksum already written in <paramref name="field"/> by <see cref="Finish"/>: the checksum
+    /// becomes that of the data with those bytes included (RFC 1624 §3's incremental update, HC' = ~(~HC + m')).
+    /// </summary>
+    public static void AddToChecksumField(Span<byte> field, ulong sum)
+    {
+        // Finish's value is written big-endian after a byte swap, so the field's two bytes are the complemented
+        // folded sum in the machine's order (little-endian): read back, un-complemented, it is a running sum again.
+        ulong written = (ushort)~BinaryPrimitives.ReadUInt16LittleEndian(field);
+        BinaryPrimitives.WriteUInt16BigEndian(field, Finish(written + Fold(sum)));
+    }
+
     /// <summary>The checksum of <paramref name="data"/> alone.</summary>
     public static ushort Compute(ReadOnlySpan<byte> data) => Finish(Accumulate(data));
 

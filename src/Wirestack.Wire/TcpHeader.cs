@@ -80,6 +80,19 @@ public struct TcpHeader : IEquatable<TcpHeader>
         BinaryPrimitives.WriteUInt16BigEndian(segment[16..], InternetChecksum.Finish(sum));
     }
 
+    /// <summary>Writes the header into <paramref name="header"/> (exactly its length) for a segment whose
+    /// <paramref name="payloadLength"/> bytes of payload are not in place, with a checksum over the pseudo-header
+    /// (of the whole segment) and the header alone: <see cref="InternetChecksum.AddToChecksumField"/> adds the
+    /// payload's sum once the payload is joined to it (Linux's CHECKSUM_PARTIAL).</summary>
+    public readonly void WriteWithoutPayloadTo(Span<byte> header, IPv4Address source, IPv4Address destination, int payloadLength)
+    {
+        int headerLength = Length;
+        WriteFields(header, headerLength);
+        ulong sum = InternetChecksum.PseudoHeader(source, destination, IPProtocol.Tcp, headerLength + payloadLength);
+        sum = InternetChecksum.Accumulate(header[..headerLength], sum);
+        BinaryPrimitives.WriteUInt16BigEndian(header[16..], InternetChecksum.Finish(sum));
+    }
+
     private readonly void WriteFields(Span<byte> segment, int headerLength)
     {
         if (headerLength > TcpSegment.MinHeaderLength + TcpOptions.MaxLength)

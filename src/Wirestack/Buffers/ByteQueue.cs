@@ -29,6 +29,10 @@ public sealed class ByteQueue
     private int _firstChunk;
     private int _chunkCount;
 
+    // The loans of each chunk slot (TryLend), sized as _chunks once anything is lent; pooled lease objects.
+    private ChunkLease?[] _leases = Array.Empty<ChunkLease?>();
+    private Stack<ChunkLease>? _leasePool;
+
     // Read position inside the first chunk, and write position inside the last chunk.
     private int _readOffset;
     private int _writeOffset;
@@ -148,6 +152,44 @@ public sealed class ByteQueue
         return copied;
     }
 
+    /// <summary>
+    /// Lends the <paramref name="length"/> bytes at logical position <paramref name="offset"/> in place, when they
+    /// lie in one chunk: <paramref name="array"/> from <paramref name="arrayOffset"/> holds them, and
+    /// <paramref name="lease"/> (acquired once for the caller, who releases it) keeps the chunk from reuse until
+    /// released, even if the bytes are consumed first (<see cref="ChunkLease"/>). False when they span chunks or lie
+    /// beyond the queue; nothing is lent then.
+    /// </summary>
+    public bool TryLend(int offset, int length, out byte[] array, out int arrayOffset, out ChunkLease lease)
+    {
+        array = null!;
+        arrayOffset = 0;
+        lease = null!;
+        if (offset < 0 || length <= 0 || offset + length > Length)
+        {
+            return false;
+        }
+
+        int absolute = _readOffset + offset;
+        int chunk = absolute / _chunkSize;
+        int inChunk = absolute % _chunkSize;
+        if (inChunk + length > _chunkSize)
+        {
+            return false;
+        }
+
+        int slot = (_firstChunk + chunk) % _chunks.Length;
+        if (_leases.Length != _chunks.Length)
+        {
+            GrowLeases();
+        }
+
+        lease = _leases[slot] ??= _leasePool is { Count: > 0 } pool ? pool.Pop() : new ChunkLease();
+        lease.Acquire();
+        array = _chunks[slot]!;
+        arrayOffset = inChunk;
+        return true;
+    }
+
     /// <summary>Copies the oldest bytes into <paramref name="destination"/> and consumes them. Returns the bytes
     /// read.</summary>
     public int Read(Span<byte> destination)
@@ -222,25 +264,61 @@ public sealed class ByteQueue
     private void GrowTable()
     {
         var table = new byte[]?[Math.Max(4, _chunks.Length * 2)];
+        var leases = _leases.Length == 0 ? _leases : new ChunkLease?[table.Length];
         for (int i = 0; i < _chunkCount; i++)
         {
             table[i] = _chunks[(_firstChunk + i) % _chunks.Length];
+            if (leases.Length != 0)
+            {
+                leases[i] = _leases[(_firstChunk + i) % _chunks.Length];
+            }
         }
 
         _chunks = table;
+        _leases = leases;
         _firstChunk = 0;
+    }
+
+    /// <summary>The lease table follows the chunk table's size and ring positions (made at the first loan).</summary>
+    private void GrowLeases()
+    {
+        var leases = new ChunkLease?[_chunks.Length];
+        for (int i = 0; i < _leases.Length && i < leases.Length; i++)
+        {
+            leases[i] = _leases[i];
+        }
+
+        _leases = leases;
     }
 
     private void ReleaseFirstChunk()
     {
         byte[] chunk = _chunks[_firstChunk]!;
-        if (_arrays is null)
+        ChunkLease? lease = _leases.Length == 0 ? null : _leases[_firstChunk];
+        if (lease is not null)
         {
-            ArrayPool<byte>.Shared.Return(chunk);
+            _leases[_firstChunk] = null;
+        }
+
+        if (lease is { Count: > 0 })
+        {
+            lease.Orphan(chunk, _arrays); // packets still hold its bytes: the last of them gives the chunk back
         }
         else
         {
-            _arrays.Return(chunk);
+            if (lease is not null)
+            {
+                (_leasePool ??= new Stack<ChunkLease>()).Push(lease);
+            }
+
+            if (_arrays is null)
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+            }
+            else
+            {
+                _arrays.Return(chunk);
+            }
         }
 
         _chunks[_firstChunk] = null;

@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
+using Wirestack.Wire;
 
 namespace Wirestack.Buffers;
 
@@ -7,6 +9,14 @@ namespace Wirestack.Buffers;
 /// payload without copying it (<see cref="Prepend"/>), and each layer on the way in steps over its header
 /// (<see cref="TrimFront"/>). Owned by exactly one holder at a time; <see cref="Dispose"/> gives it back to its pool.
 /// </summary>
+/// <remarks>
+/// The payload may be held by reference instead (<see cref="AttachPayload"/>): TCP output points a segment at its
+/// bytes in the send queue, as Linux's skb frags point at the socket's pages, with the transport checksum left
+/// for whoever needs it (Linux's CHECKSUM_PARTIAL). Only <see cref="Head"/> and <see cref="ReferencedPayload"/> see
+/// the two parts; everything else sees one packet: <see cref="Span"/>, <see cref="Append"/> and the other members
+/// that need the bytes in one piece first copy the payload in behind the head and complete the checksum
+/// (<see cref="Materialize"/>), so a consumer written for whole packets never sees the difference.
+/// </remarks>
 public sealed class PacketBuffer : IDisposable
 {
     private readonly PacketBufferPool? _pool;
@@ -31,12 +41,179 @@ public sealed class PacketBuffer : IDisposable
         return buffer;
     }
 
-    /// <summary>The bytes of the packet, from the outermost header written so far to the end.</summary>
-    public Span<byte> Span => _array.AsSpan(_start, _length);
+    /// <summary>The bytes of the packet, from the outermost header written so far to the end (a payload held by
+    /// reference is copied in first: <see cref="Materialize"/>).</summary>
+    public Span<byte> Span
+    {
+        get
+        {
+            if (_payload is not null)
+            {
+                Materialize();
+            }
 
-    public Memory<byte> Memory => _array.AsMemory(_start, _length);
+            return _array.AsSpan(_start, _length);
+        }
+    }
 
-    public int Length => _length;
+    public Memory<byte> Memory
+    {
+        get
+        {
+            if (_payload is not null)
+            {
+                Materialize();
+            }
+
+            return _array.AsMemory(_start, _length);
+        }
+    }
+
+    /// <summary>The packet's length, a payload held by reference included.</summary>
+    public int Length => _length + _payloadLength;
+
+    /// <summary>The bytes held in this buffer: the whole packet, or its headers when the payload is held by
+    /// reference (<see cref="ReferencedPayload"/> follows them).</summary>
+    public Span<byte> Head => _array.AsSpan(_start, _length);
+
+    /// <summary>The payload held by reference behind <see cref="Head"/>, or empty.</summary>
+    public ReadOnlySpan<byte> ReferencedPayload => _payload is null ? default : _payload.AsSpan(_payloadOffset, _payloadLength);
+
+    /// <summary>Whether the payload is held by reference (<see cref="AttachPayload"/>).</summary>
+    public bool HasReferencedPayload => _payload is not null;
+
+    /// <summary>
+    /// Makes <paramref name="length"/> bytes of <paramref name="array"/> from <paramref name="offset"/> this packet's
+    /// payload, behind the head, without copying them; <paramref name="lease"/> keeps the array from being reused
+    /// until the packet is done with it (released at <see cref="Dispose"/> or <see cref="Materialize"/>). The TCP
+    /// checksum of the transport header <paramref name="transportHeaderLength"/> bytes before the head's end covers
+    /// the header and pseudo-header only (<see cref="TcpHeader.WriteWithoutPayloadTo"/>): the payload's sum is added when the bytes
+    /// are joined. The buffer keeps tailroom for the payload, so joining never fails.
+    /// </summary>
+    public void AttachPayload(byte[] array, int offset, int length, ChunkLease lease, int transportHeaderLength)
+    {
+        ArgumentNullException.ThrowIfNull(array);
+        ArgumentNullException.ThrowIfNull(lease);
+        if (_payload is not null)
+        {
+            throw new InvalidOperationException("the packet already holds a payload by reference");
+        }
+
+        if (length <= 0 || length > Tailroom || transportHeaderLength < 20 || transportHeaderLength > _length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), $"{length} B referenced behind {_length} B of head with {Tailroom} B of tailroom");
+        }
+
+        _payload = array;
+        _payloadOffset = offset;
+        _payloadLength = length;
+        _payloadLease = lease;
+        _transportFromEnd = transportHeaderLength;
+    }
+
+    /// <summary>Copies a payload held by reference in behind the head, completes the TCP checksum with its sum, and
+    /// releases the reference: the packet is one piece again. Nothing to do when it is already.</summary>
+    public void Materialize()
+    {
+        if (_payload is null)
+        {
+            return;
+        }
+
+        int headEnd = _start + _length;
+        ulong payloadSum = InternetChecksum.CopyAndAccumulate(_payload.AsSpan(_payloadOffset, _payloadLength), _array.AsSpan(headEnd, _payloadLength));
+        // The checksum field (offset 16 of the TCP header) holds the header and pseudo-header's sum (see
+        // AttachPayload); the payload starts at an even offset of the segment, so its sum adds as it is.
+        InternetChecksum.AddToChecksumField(_array.AsSpan(headEnd - _transportFromEnd + 16, 2), payloadSum);
+        _length += _payloadLength;
+        ReleasePayload();
+    }
+
+    /// <summary>Moves the payload held by reference, and the hold on it, to <paramref name="destination"/> (no
+    /// payload of its own, room behind its head for it): GRO moving a segment into a larger buffer.</summary>
+    public void MovePayloadTo(PacketBuffer destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (_payload is null || destination._payload is not null || destination.Tailroom < _payloadLength)
+        {
+            throw new InvalidOperationException("no payload held by reference to move, or no room for it");
+        }
+
+        destination._payload = _payload;
+        destination._payloadOffset = _payloadOffset;
+        destination._payloadLength = _payloadLength;
+        destination._payloadLease = _payloadLease;
+        destination._transportFromEnd = _transportFromEnd;
+        _payload = null;
+        _payloadOffset = 0;
+        _payloadLength = 0;
+        _payloadLease = null;
+        _transportFromEnd = 0;
+    }
+
+    /// <summary>Whether both payloads are held by reference and <paramref name="next"/>'s starts where this one's
+    /// ends, in the same array.</summary>
+    public bool ReferencedPayloadContinuesWith(PacketBuffer next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        return _payload is not null && ReferenceEquals(_payload, next._payload) && next._payloadOffset == _payloadOffset + _payloadLength;
+    }
+
+    /// <summary>
+    /// When <paramref name="next"/>'s payload held by reference continues this packet's in the same array (the next
+    /// segment from the same send-queue chunk) and the buffer has room to join both, makes this packet's reference
+    /// cover both and returns true; <paramref name="next"/> keeps its own hold until it is disposed. GRO merging
+    /// without copying.
+    /// </summary>
+    public bool TryExtendPayload(PacketBuffer next)
+    {
+        if (!ReferencedPayloadContinuesWith(next) || Tailroom < _payloadLength + next._payloadLength)
+        {
+            return false;
+        }
+
+        _payloadLength += next._payloadLength;
+        return true;
+    }
+
+    private void ReleasePayload()
+    {
+        ChunkLease? lease = _payloadLease;
+        _payload = null;
+        _payloadOffset = 0;
+        _payloadLength = 0;
+        _payloadLease = null;
+        _transportFromEnd = 0;
+        lease?.Release();
+    }
+
+    /// <summary>Copies the packet's bytes from <paramref name="offset"/> into <paramref name="destination"/> (as many
+    /// as it holds), across the head and a payload held by reference, without joining them.</summary>
+    public void CopyTo(int offset, Span<byte> destination)
+    {
+        if (offset < 0 || offset + destination.Length > Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), $"{destination.Length} B from {offset} of a {Length} B packet");
+        }
+
+        int fromHead = Math.Max(0, Math.Min(destination.Length, _length - offset));
+        if (fromHead > 0)
+        {
+            _array.AsSpan(_start + offset, fromHead).CopyTo(destination);
+        }
+
+        if (fromHead < destination.Length)
+        {
+            int inPayload = offset + fromHead - _length;
+            _payload.AsSpan(_payloadOffset + inPayload, destination.Length - fromHead).CopyTo(destination[fromHead..]);
+        }
+    }
+
+    private byte[]? _payload;
+    private int _payloadOffset;
+    private int _payloadLength;
+    private ChunkLease? _payloadLease;
+    private int _transportFromEnd;
 
     /// <summary>Free bytes in front of the data.</summary>
     public int Headroom => _start;
@@ -80,6 +257,7 @@ public sealed class PacketBuffer : IDisposable
     /// <summary>Grows the data by <paramref name="count"/> bytes at the end and returns them.</summary>
     public Span<byte> Append(int count)
     {
+        Materialize();
         if (count > Tailroom)
         {
             throw new InvalidOperationException($"tailroom {Tailroom} B is too small for {count} B");
@@ -93,6 +271,11 @@ public sealed class PacketBuffer : IDisposable
     /// <summary>Steps over <paramref name="count"/> bytes at the front (a header just parsed).</summary>
     public void TrimFront(int count)
     {
+        if (count > _length)
+        {
+            Materialize();
+        }
+
         Debug.Assert(count >= 0 && count <= _length);
         _start += count;
         _length -= count;
@@ -101,6 +284,16 @@ public sealed class PacketBuffer : IDisposable
     /// <summary>Cuts the data to <paramref name="length"/> bytes (e.g. link padding after an IP datagram).</summary>
     public void TrimTo(int length)
     {
+        if (_payload is not null && length < Length)
+        {
+            Materialize();
+        }
+
+        if (_payload is not null)
+        {
+            return; // the whole packet, a payload held by reference included
+        }
+
         Debug.Assert(length >= 0 && length <= _length);
         _length = length;
     }
@@ -108,6 +301,7 @@ public sealed class PacketBuffer : IDisposable
     /// <summary>Empties the buffer and reserves <paramref name="headroom"/> bytes in front again.</summary>
     public void Reset(int headroom)
     {
+        ReleasePayload();
         if (headroom > _array.Length)
         {
             throw new ArgumentOutOfRangeException(nameof(headroom));
@@ -152,6 +346,7 @@ public sealed class PacketBuffer : IDisposable
             throw new ObjectDisposedException(nameof(PacketBuffer), "packet buffer returned twice");
         }
 
+        ReleasePayload();
         if (_pool is null)
         {
             _leased = false;

@@ -165,7 +165,11 @@ public sealed class IPv4Layer
     public void Input(NetInterface iface, PacketBuffer packet, Instant now)
     {
         Counters.InReceives++;
-        HeaderError error = IPv4Packet.TryCreate(packet.Span, out IPv4Packet view);
+        // A payload still held by reference (a wire that hands the sender's buffers over) stays where it is: the
+        // headers are in the buffer's head, and TCP input reads the payload from the reference.
+        HeaderError error = packet.HasReferencedPayload
+            ? IPv4Packet.TryCreateFromHead(packet.Head, packet.Length, out IPv4Packet view)
+            : IPv4Packet.TryCreate(packet.Span, out view);
         if (error != HeaderError.None)
         {
             if (error == HeaderError.Truncated)
@@ -207,6 +211,12 @@ public sealed class IPv4Layer
 
         if (view.IsFragment)
         {
+            if (packet.HasReferencedPayload)
+            {
+                packet.Materialize(); // reassembly copies fragments from whole buffers
+                IPv4Packet.TryCreate(packet.Span, out view);
+            }
+
             InputFragment(iface, view, packet, now);
             return;
         }
@@ -316,6 +326,11 @@ public sealed class IPv4Layer
     {
         int mtu = iface.Mtu;
         int limit = header.Protocol == IPProtocol.Tcp ? Math.Max(mtu, iface.Device.GsoMaxSize) : mtu; // TCP large segments (GSO)
+        if (packet.HasReferencedPayload && !iface.Device.AcceptsReferencedPayload)
+        {
+            packet.Materialize(); // the device needs the packet in one piece (and off the send queue's chunks)
+        }
+
         if (IPv4Header.Length + packet.Length <= limit)
         {
             header.WriteTo(packet.Prepend(IPv4Header.Length));

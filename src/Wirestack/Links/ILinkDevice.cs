@@ -35,6 +35,13 @@ public interface ILinkDevice
     /// input (<see cref="Stack.ReceiveOffload"/>). False (the default) when the device does not ask for it.</summary>
     bool GenericReceiveOffload => false;
 
+    /// <summary>Whether the device takes packets whose payload is held by reference
+    /// (<see cref="Buffers.PacketBuffer.HasReferencedPayload"/>, the send queue's bytes) and releases them on the
+    /// stack's protocol loop, as a scatter-gather NIC takes Linux's paged skbs (NETIF_F_SG). For any other device
+    /// IP output joins the payload first (Linux: skb_linearize in validate_xmit_skb). False unless a device says
+    /// so.</summary>
+    bool AcceptsReferencedPayload => false;
+
     /// <summary>Device counters (<c>ethtool -S</c> style).</summary>
     LinkCounters Counters { get; }
 

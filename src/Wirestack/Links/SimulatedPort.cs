@@ -41,6 +41,11 @@ public sealed class SimulatedPort : ILinkDevice
     /// <summary>The wire's <see cref="SimulatedWire.GenericReceiveOffload"/>.</summary>
     public bool GenericReceiveOffload => _wire.GenericReceiveOffload;
 
+    /// <summary>When the wire hands the sender's buffers over (<see cref="SimulatedWire.CopyPackets"/> off), packets
+    /// may keep their payload in the sender's send queue: the receiving stack, on the same simulator loop, reads it
+    /// there and releases it. A copying wire joins them first (it copies the whole packet anyway).</summary>
+    public bool AcceptsReferencedPayload => !_wire.CopyPackets;
+
     /// <summary>When a packet is ready: the arrival time of the oldest packet waiting in the ring (at or before
     /// now), else the arrival time of the next packet in flight towards this port, else null. With
     /// <see cref="SimulatedWire.RxCoalesce"/>, the moderated interrupt: that arrival plus the coalescing time

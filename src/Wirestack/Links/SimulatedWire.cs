@@ -315,6 +315,12 @@ public sealed class SimulatedWire
         direction.Counters.SentBytes += length;
         Counters.Sent++;
         Counters.SentBytes += length;
+        if (copy.HasReferencedPayload)
+        {
+            direction.Counters.SentByReference++;
+            Counters.SentByReference++;
+        }
+
         Impair(direction, impairments, copy, departUs);
     }
 

@@ -12,6 +12,10 @@ public sealed class WireCounters
 
     public long SentBytes;
 
+    /// <summary>Of <see cref="Sent"/>, packets whose payload was still held by reference, in the sender's send queue
+    /// (<see cref="Buffers.PacketBuffer.HasReferencedPayload"/>: a wire that hands buffers over takes them so).</summary>
+    public long SentByReference;
+
     /// <summary>Packets lost to <see cref="LinkImpairments.Loss"/>.</summary>
     public long Lost;
 
@@ -39,6 +43,7 @@ public sealed class WireCounters
     {
         ["sent"] = Sent,
         ["sent_bytes"] = SentBytes,
+        ["sent_by_reference"] = SentByReference,
         ["lost"] = Lost,
         ["duplicated"] = Duplicated,
         ["reordered"] = Reordered,

@@ -116,7 +116,7 @@ public sealed class NetStack
                 }
 
                 worked = true;
-                if (packet.Length > 0 && packet.Span[0] >> 4 == 6)
+                if (packet.Length > 0 && (packet.Head.IsEmpty ? packet.Span : packet.Head)[0] >> 4 == 6)
                 {
                     // An IPv6 packet (a kernel's router solicitation on a TUN device): this stack has no IPv6, so it
                     // is dropped as Linux drops a protocol nothing handles (rx_nohandler), not as a bad IPv4 header.

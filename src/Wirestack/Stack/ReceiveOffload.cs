@@ -27,9 +27,12 @@ public static class ReceiveOffload
     /// larger buffer from <paramref name="pool"/>.</summary>
     public static bool TryMerge(ref PacketBuffer head, PacketBuffer next, PacketBufferPool pool, LinkCounters counters)
     {
-        ReadOnlySpan<byte> h = head.Span;
-        ReadOnlySpan<byte> n = next.Span;
-        if (!IsCandidate(h, out int hTcp) || !IsCandidate(n, out int nTcp) || hTcp != nTcp)
+        // The headers are in each buffer's head; a payload may be held by reference behind them (TCP output's, on
+        // a wire that hands buffers over): it is read from there, never joined in the small buffer first.
+        ReadOnlySpan<byte> h = head.Head;
+        ReadOnlySpan<byte> n = next.Head;
+        int hLength = head.Length, nLength = next.Length;
+        if (!IsCandidate(h, hLength, out int hTcp) || !IsCandidate(n, nLength, out int nTcp) || hTcp != nTcp)
         {
             return false;
         }
@@ -42,13 +45,13 @@ public static class ReceiveOffload
 
         ReadOnlySpan<byte> ht = h[IPv4HeaderLength..];
         ReadOnlySpan<byte> nt = n[IPv4HeaderLength..];
-        int hPayload = h.Length - IPv4HeaderLength - hTcp;
-        int nPayload = n.Length - IPv4HeaderLength - nTcp;
+        int hPayload = hLength - IPv4HeaderLength - hTcp;
+        int nPayload = nLength - IPv4HeaderLength - nTcp;
         int segment = head.GsoSize > 0 ? head.GsoSize : hPayload;
         byte hFlags = ht[13], nFlags = nt[13];
         if (hPayload == 0 || nPayload == 0 || nPayload > segment || hPayload % segment != 0 ||
             hFlags != FlagAck || (nFlags & ~FlagPsh) != FlagAck ||
-            h.Length + nPayload > 65535)
+            hLength + nPayload > 65535)
         {
             return false; // a short or flagged segment ends a batch; so does the 64 KiB limit
         }
@@ -74,25 +77,63 @@ public static class ReceiveOffload
             return false;
         }
 
-        if (head.Tailroom < nPayload)
+        // Payloads held by reference that continue each other in the sender's chunk (consecutive segments) merge
+        // without a copy: the merged packet's reference covers both. Anything else is copied into one buffer.
+        int headersLength = IPv4HeaderLength + hTcp;
+        bool byReference = head.ReferencedPayloadContinuesWith(next) &&
+            head.Head.Length == headersLength && next.Head.Length == IPv4HeaderLength + nTcp;
+        if (byReference && head.Tailroom < hPayload + nPayload)
         {
+            // Into a buffer that could hold the whole merged packet, should it ever be joined (Materialize).
             if (!pool.TryRent(65535, BudgetCause.PacketRx, out PacketBuffer? larger))
             {
-                return false; // no memory for the merge: deliver the segments one by one
+                return false;
             }
 
-            head.Span.CopyTo(larger.Append(head.Length));
+            head.Head.CopyTo(larger.Append(headersLength));
+            head.MovePayloadTo(larger);
             larger.Timestamp = head.Timestamp;
             head.Dispose();
             head = larger;
         }
 
-        n.Slice(IPv4HeaderLength + nTcp).CopyTo(head.Append(nPayload));
-        Span<byte> merged = head.Span;
-        BinaryPrimitives.WriteUInt16BigEndian(merged[2..], (ushort)merged.Length);
+        if (!byReference || !head.TryExtendPayload(next))
+        {
+            if (head.HasReferencedPayload || head.Tailroom < nPayload)
+            {
+                if (!pool.TryRent(65535, BudgetCause.PacketRx, out PacketBuffer? larger))
+                {
+                    return false; // no memory for the merge: deliver the segments one by one
+                }
+
+                head.CopyTo(0, larger.Append(head.Length));
+                larger.Timestamp = head.Timestamp;
+                head.Dispose();
+                head = larger;
+            }
+
+            next.CopyTo(IPv4HeaderLength + nTcp, head.Append(nPayload));
+        }
+
+        Span<byte> merged = head.Head; // the headers (and the payload, unless it is held by reference)
+        int mergedLength = head.Length;
+        BinaryPrimitives.WriteUInt16BigEndian(merged[2..], (ushort)mergedLength);
         BinaryPrimitives.WriteUInt16BigEndian(merged[10..], 0);
         BinaryPrimitives.WriteUInt16BigEndian(merged[10..], InternetChecksum.Finish(InternetChecksum.Accumulate(merged[..IPv4HeaderLength], 0)));
         merged[IPv4HeaderLength + 13] |= (byte)(nFlags & FlagPsh);
+        if (head.HasReferencedPayload)
+        {
+            // Keep the checksum completable (PacketBuffer.Materialize): the header and pseudo-header's sum for the
+            // merged length. (A merged segment copied whole keeps its first segment's checksum, as Linux's GRO does:
+            // it is trusted, never verified again.)
+            Span<byte> tcp = merged[IPv4HeaderLength..headersLength];
+            BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], 0);
+            var source = new IPv4Address(BinaryPrimitives.ReadUInt32BigEndian(merged[12..]));
+            var destination = new IPv4Address(BinaryPrimitives.ReadUInt32BigEndian(merged[16..]));
+            ulong sum = InternetChecksum.PseudoHeader(source, destination, IPProtocol.Tcp, mergedLength - IPv4HeaderLength);
+            BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], InternetChecksum.Finish(InternetChecksum.Accumulate(tcp, sum)));
+        }
+
         head.ChecksumTrusted = true;
         head.GsoSize = segment;
         counters.RxGroMerged++;
@@ -100,13 +141,14 @@ public static class ReceiveOffload
         return true;
     }
 
-    /// <summary>An IPv4 datagram without options, not a fragment, carrying TCP, exactly the buffer long, with a
-    /// good header checksum and a TCP header that fits; <paramref name="tcpHeaderLength"/> is its length.</summary>
-    private static bool IsCandidate(ReadOnlySpan<byte> p, out int tcpHeaderLength)
+    /// <summary>An IPv4 datagram without options, not a fragment, carrying TCP, exactly the packet long
+    /// (<paramref name="length"/>), with a good header checksum and a TCP header that fits in <paramref name="p"/>
+    /// (the buffer's head); <paramref name="tcpHeaderLength"/> is its length.</summary>
+    private static bool IsCandidate(ReadOnlySpan<byte> p, int length, out int tcpHeaderLength)
     {
         tcpHeaderLength = 0;
         if (p.Length < IPv4HeaderLength + TcpSegment.MinHeaderLength || p[0] != 0x45 || p[9] != IPProtocol.Tcp ||
-            BinaryPrimitives.ReadUInt16BigEndian(p[2..]) != p.Length ||
+            BinaryPrimitives.ReadUInt16BigEndian(p[2..]) != length ||
             (BinaryPrimitives.ReadUInt16BigEndian(p[6..]) & 0x3FFF) != 0 || // MF or a fragment offset
             InternetChecksum.Finish(InternetChecksum.Accumulate(p[..IPv4HeaderLength], 0)) != 0)
         {

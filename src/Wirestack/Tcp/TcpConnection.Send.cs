@@ -730,16 +730,28 @@ public sealed partial class TcpConnection
             return;
         }
 
-        ulong payloadSum = 0;
-        if (len > 0)
+        if (len > 0 && _sendQueue!.TryLend(queueOffset, len, out byte[] chunk, out int chunkOffset, out ChunkLease lease))
         {
-            Span<byte> payload = packet!.Append(len);
-            _sendQueue!.PeekAndAccumulate(queueOffset, payload, ref payloadSum); // checksum on copy: one pass
+            // The payload stays in the send queue and the packet points at it (Linux's skb frags on the socket's
+            // pages); the checksum covers the header now and takes the payload's sum where the bytes are joined
+            // (PacketBuffer.Materialize: IP output for a device that cannot take the reference, a capture, a copy).
+            header.WriteWithoutPayloadTo(packet!.Prepend(headerLength), Tuple.LocalAddress, Tuple.RemoteAddress, len);
+            packet.AttachPayload(chunk, chunkOffset, len, lease, headerLength);
+        }
+        else
+        {
+            ulong payloadSum = 0;
+            if (len > 0)
+            {
+                Span<byte> payload = packet!.Append(len);
+                _sendQueue!.PeekAndAccumulate(queueOffset, payload, ref payloadSum); // checksum on copy: one pass
+            }
+
+            packet!.Prepend(headerLength);
+            header.WriteTo(packet.Span, Tuple.LocalAddress, Tuple.RemoteAddress, payloadSum);
         }
 
-        packet!.Prepend(headerLength);
-        header.WriteTo(packet.Span, Tuple.LocalAddress, Tuple.RemoteAddress, payloadSum);
-        packet.ChecksumTrusted = true; // computed here, over bytes nobody else has touched
+        packet.ChecksumTrusted = true; // computed here (or completed where the payload is joined), over bytes nobody else has touched
         if (len > Mss)
         {
             packet.GsoSize = Mss; // a large segment (LargeSegmentLength): whole MSS of payload each, the last maybe short

@@ -381,7 +381,11 @@ public sealed partial class TcpLayer : IIPDispatcher
 
     public void Deliver(in IPv4Header ip, PacketBuffer packet, Instant now)
     {
-        if (TcpSegment.TryCreate(packet.Span, out TcpSegment segment) != HeaderError.None)
+        // A payload held by reference (TCP output's, handed over by a simulated wire) is read where it is when the
+        // head is exactly the header and the checksum needs no look; otherwise the packet is joined first.
+        bool referenced = packet.HasReferencedPayload && packet.ChecksumTrusted && packet.Head.Length >= TcpSegment.MinHeaderLength &&
+            (packet.Head[12] >> 4) * 4 == packet.Head.Length;
+        if (TcpSegment.TryCreate(referenced ? packet.Head : packet.Span, out TcpSegment segment) != HeaderError.None)
         {
             Counters.InErrs++;
             return;
@@ -412,7 +416,7 @@ public sealed partial class TcpLayer : IIPDispatcher
             return;
         }
 
-        ReadOnlySpan<byte> payload = segment.Payload;
+        ReadOnlySpan<byte> payload = referenced ? packet.ReferencedPayload : segment.Payload;
         var tuple = new FourTuple(ip.Destination, h.DestinationPort, ip.Source, h.SourcePort);
         if (_connections.TryGetValue(tuple, out TcpConnection? connection))
         {

@@ -165,6 +165,89 @@ public sealed class ReceiveOffloadTests
         }
     }
 
+    /// <summary>A segment as TCP output builds it on a wire that hands buffers over: IP and TCP headers in the
+    /// buffer, the payload lent from <paramref name="queue"/> at <paramref name="queueOffset"/>, the TCP checksum left
+    /// for the join.</summary>
+    private static PacketBuffer Referenced(PacketBufferPool pool, ByteQueue queue, int queueOffset, uint seq, int payload, bool push = false)
+    {
+        var header = new TcpHeader
+        {
+            SourcePort = 40000,
+            DestinationPort = 80,
+            SequenceNumber = new SeqNumber(seq),
+            AcknowledgmentNumber = new SeqNumber(1),
+            Flags = TcpFlags.Ack | (push ? TcpFlags.Psh : 0),
+            Window = 1000,
+            Options = new TcpOptions { HasTimestamp = true, TsVal = 7, TsEcr = 3 },
+        };
+        Assert.True(pool.TryRent(header.Length + payload, BudgetCause.PacketTx, out PacketBuffer? packet));
+        Assert.True(queue.TryLend(queueOffset, payload, out byte[] chunk, out int offset, out ChunkLease lease));
+        header.WriteWithoutPayloadTo(packet.Prepend(header.Length), Source, Destination, payload);
+        packet.AttachPayload(chunk, offset, payload, lease, header.Length);
+        new IPv4Header(Source, Destination, IPProtocol.Tcp, header.Length + payload).WriteTo(packet.Prepend(IPv4Header.Length));
+        packet.ChecksumTrusted = true;
+        return packet;
+    }
+
+    [Fact]
+    public void Consecutive_segments_lent_from_one_chunk_merge_without_a_copy_and_join_into_a_valid_datagram()
+    {
+        var budget = new MemoryBudget(1 << 22);
+        var pool = new PacketBufferPool(budget);
+        var queue = new ByteQueue(budget, BudgetCause.SendBuffer, arrays: pool.Arrays);
+        byte[] data = new byte[16384];
+        new Random(2).NextBytes(data);
+        queue.Write(data);
+        var counters = new LinkCounters();
+        PacketBuffer head = Referenced(pool, queue, 0, 5000, 1000);
+        Assert.True(ReceiveOffload.TryMerge(ref head, Referenced(pool, queue, 1000, 6000, 1000), pool, counters));
+        Assert.True(ReceiveOffload.TryMerge(ref head, Referenced(pool, queue, 2000, 7000, 400, push: true), pool, counters));
+
+        Assert.True(head.HasReferencedPayload); // one reference spanning all three payloads, nothing copied
+        Assert.Equal(data.AsSpan(0, 2400).ToArray(), head.ReferencedPayload.ToArray());
+        Assert.Equal(2, counters.RxGroMerged);
+        Assert.Equal(1000, head.GsoSize);
+
+        byte[] joined = head.Span.ToArray();
+        Assert.Equal(HeaderError.None, IPv4Packet.TryCreate(joined, out IPv4Packet ip));
+        Assert.Equal(joined.Length, ip.TotalLength);
+        Assert.Equal(HeaderError.None, IPv4Header.TryParse(ip, out _));
+        Assert.Equal(HeaderError.None, TcpHeader.TryParse(TcpSegmentOf(ip), Source, Destination, out TcpHeader tcp)); // checksum completes
+        Assert.True(tcp.Has(TcpFlags.Psh));
+        Assert.Equal(data.AsSpan(0, 2400).ToArray(), ip.Payload[tcp.Length..].ToArray());
+        head.Dispose();
+        Assert.Equal(0, pool.LeasedCount);
+    }
+
+    [Fact]
+    public void Lent_segments_that_do_not_continue_each_other_in_the_chunk_merge_by_copying()
+    {
+        var budget = new MemoryBudget(1 << 22);
+        var pool = new PacketBufferPool(budget);
+        var queue = new ByteQueue(budget, BudgetCause.SendBuffer, arrays: pool.Arrays);
+        byte[] data = new byte[16384];
+        new Random(3).NextBytes(data);
+        queue.Write(data);
+        var counters = new LinkCounters();
+        PacketBuffer head = Referenced(pool, queue, 0, 5000, 1000);
+        // The next segment in sequence, but lent from elsewhere in the queue (a retransmission's bytes, say).
+        Assert.True(ReceiveOffload.TryMerge(ref head, Referenced(pool, queue, 4000, 6000, 1000), pool, counters));
+
+        Assert.False(head.HasReferencedPayload);
+        Assert.Equal(1, counters.RxGroMerged);
+        IPv4Packet.TryCreate(head.Span, out IPv4Packet ip);
+        Assert.Equal(data.AsSpan(0, 1000).ToArray(), ip.Payload.Slice(32, 1000).ToArray());
+        Assert.Equal(data.AsSpan(4000, 1000).ToArray(), ip.Payload.Slice(1032, 1000).ToArray());
+        head.Dispose();
+        Assert.Equal(0, pool.LeasedCount);
+    }
+
+    private static TcpSegment TcpSegmentOf(IPv4Packet ip)
+    {
+        Assert.Equal(HeaderError.None, TcpSegment.TryCreate(ip.Payload, out TcpSegment segment));
+        return segment;
+    }
+
     private static PacketBuffer Rent(PacketBufferPool pool, byte[] bytes)
     {
         Assert.True(pool.TryRent(bytes.Length, BudgetCause.PacketRx, out PacketBuffer? packet));
