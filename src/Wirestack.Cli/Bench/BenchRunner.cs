@@ -321,11 +321,12 @@ internal sealed class BenchRunner
     private SimulatedFigure SimulatedRow(string name, SimulatedNics nics, Func<SimulatedFigure, FormattableString> conditions)
     {
         Say($"{name} ...");
-        WirestackBenchmarks.SimulatedWarmUp(_settings.SimulatedBytes, nics);
+        using var path = new SimulatedPath(nics);
+        WirestackBenchmarks.SimulatedWarmUp(_settings.SimulatedBytes, path);
         var runs = new List<SimulatedFigure>(_settings.SimulatedRuns);
         for (int i = 0; i < _settings.SimulatedRuns; i++)
         {
-            runs.Add(WirestackBenchmarks.SimulatedGigabit(_settings.SimulatedBytes, nics));
+            runs.Add(WirestackBenchmarks.SimulatedGigabit(_settings.SimulatedBytes, path));
         }
 
         string walls = string.Join(", ", runs.Select(r => r.WallSeconds.ToString("0.000", CultureInfo.InvariantCulture)));

@@ -334,20 +334,21 @@ internal static class WirestackBenchmarks
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
     }
 
-    /// <summary>Transfers before a timed <see cref="SimulatedGigabit"/>, untimed: <see cref="SimulatedWarmupRuns"/>
-    /// of 0.1 GB each (or of <paramref name="bytes"/> when smaller), so that the JIT has tiered the whole path up
-    /// (one 0.1 GB run left the loss-recovery code at tier 0: it runs only in the first phase of a transfer).
+    /// <summary>Transfers before a timed <see cref="SimulatedGigabit"/>, untimed, over the <paramref name="path"/>
+    /// the timed ones will use: <see cref="SimulatedWarmupRuns"/> of 0.1 GB each (or of <paramref name="bytes"/> when
+    /// smaller), so that the JIT has tiered the whole path up (one 0.1 GB run left the loss-recovery code at tier 0:
+    /// it runs only in the first phase of a transfer) and the hosts' buffer caches hold what a transfer needs.
     /// Returns the bytes each warm-up transferred.</summary>
-    public static long SimulatedWarmUp(long bytes, SimulatedNics nics = default)
+    public static long SimulatedWarmUp(long bytes, SimulatedPath path)
     {
         long warmup = Math.Min(bytes, 100_000_000);
         for (int i = 0; i < SimulatedWarmupRuns; i++)
         {
-            SimulatedGigabit(warmup, nics);
+            SimulatedGigabit(warmup, path);
         }
 
-        // The warm-ups' simulators (pools, 8 MiB socket buffers) are garbage now: collected here, not during the
-        // timed transfer, as a benchmark harness collects between iterations.
+        // What the warm-ups left (their sockets, the JIT's garbage) is collected here, not during the timed
+        // transfer, as a benchmark harness collects between iterations.
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
@@ -357,38 +358,25 @@ internal static class WirestackBenchmarks
     /// <summary>How many untimed transfers <see cref="SimulatedWarmUp"/> runs.</summary>
     public const int SimulatedWarmupRuns = 3;
 
-    /// <summary><paramref name="bytes"/> over a simulated 1 Gbit/s link with 10 ms one-way delay (20 ms RTT) in
-    /// virtual time: how long it takes on the wall clock against how long it would take in real time. Both ends are
-    /// event-driven (non-blocking calls run from readiness callbacks on the simulator's context), as a server
-    /// would be.</summary>
-    /// <param name="nics">The simulated NICs' offloads: none by default (one packet per MSS, each seen by the
-    /// receiving host when it arrives).</param>
-    public static SimulatedFigure SimulatedGigabit(long bytes, SimulatedNics nics = default)
+    /// <summary><paramref name="bytes"/> over the simulated 1 Gbit/s link with 10 ms one-way delay (20 ms RTT) of
+    /// <paramref name="path"/>, in virtual time: how long it takes on the wall clock against how long it would take
+    /// in real time. Timed from the listen and connect to the last byte read; both ends are event-driven
+    /// (non-blocking calls run from readiness callbacks on the simulator's context), as a server would be. The
+    /// sockets are closed afterwards (untimed), so the path's hosts are ready for the next transfer.</summary>
+    public static SimulatedFigure SimulatedGigabit(long bytes, SimulatedPath path)
     {
-        var impairments = new LinkImpairments
-        {
-            RateBitsPerSecond = 1_000_000_000,
-            Delay = TimeSpan.FromMilliseconds(10),
-            QueueLimitBytes = 1 << 20,
-        };
-        using var sim = new Simulator(1);
-        NetStack a = sim.AddHost("a");
-        NetStack b = sim.AddHost("b");
-        SimulatedWire wire = sim.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", impairments, impairments, rxRing: 4096);
-        wire.GsoMaxSize = nics.GsoMaxSize;
-        wire.RxCoalesce = nics.RxCoalesce;
-        wire.GenericReceiveOffload = nics.Gro;
-        wire.HardwareSegmentation = nics.Tso;
-        // The sender's buffer is handed to the receiver, as the kernel's loopback hands over its skb: the transfer
-        // (every packet's timing, drop and loss) is the same as with the default copy, which models a NIC's DMA.
-        wire.CopyPackets = false;
+        Simulator sim = path.Sim;
+        NetStack a = path.A;
+        long retransmitsBefore = a.Counters.Tcp.RetransSegs;
+        long stepsBefore = sim.Steps;
+        ushort port = path.NextPort();
         long wallStart = Stopwatch.GetTimestamp();
         TimeSpan cpuStart = CpuTime.Process();
-        var listener = new NetSocket(b, SocketType.Stream);
-        listener.Bind(IPv4Address.Any, Port);
+        var listener = new NetSocket(path.B, SocketType.Stream);
+        listener.Bind(IPv4Address.Any, port);
         listener.Listen(16);
         var client = new NetSocket(a, SocketType.Stream);
-        SocketError error = client.Connect(WirestackPair.AddressB, Port);
+        SocketError error = client.Connect(WirestackPair.AddressB, port);
         if (error != SocketError.Success)
         {
             throw new InvalidOperationException($"Wirestack bench: simulated connect failed: {error}");
@@ -404,12 +392,27 @@ internal static class WirestackBenchmarks
         sim.RunUntil(() => drain.Finished, TimeSpan.FromHours(1));
         double simulated = (sim.Now - start).TotalSeconds;
         double wall = Stopwatch.GetElapsedTime(wallStart).TotalSeconds;
+        double cpu = (CpuTime.Process() - cpuStart).TotalSeconds;
         if (drain.Transferred != bytes || pump.Transferred != bytes)
         {
             throw new InvalidOperationException($"Wirestack bench: simulated transfer received {drain.Transferred} of {bytes} bytes ({drain.Error})");
         }
 
-        return new SimulatedFigure(bytes, simulated, wall, a.Counters.Tcp.RetransSegs, sim.Steps, (CpuTime.Process() - cpuStart).TotalSeconds);
+        var figure = new SimulatedFigure(bytes, simulated, wall, a.Counters.Tcp.RetransSegs - retransmitsBefore, sim.Steps - stepsBefore, cpu);
+        drain.Detach();
+        pump.Detach();
+        server.Close();
+        client.Close();
+        listener.Close();
+        sim.RunFor(TimeSpan.FromSeconds(1)); // the closing handshakes (TIME-WAIT runs on in the background)
+        return figure;
+    }
+
+    /// <summary>One transfer on a path of its own (made and discarded with it).</summary>
+    public static SimulatedFigure SimulatedGigabit(long bytes, SimulatedNics nics = default)
+    {
+        using var path = new SimulatedPath(nics);
+        return SimulatedGigabit(bytes, path);
     }
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
@@ -444,6 +447,13 @@ internal static class WirestackBenchmarks
         public SocketError Error { get; private set; }
 
         private void OnReadiness(NetSocket socket) => Schedule();
+
+        /// <summary>Stops listening to the socket (the transfer is over).</summary>
+        public void Detach()
+        {
+            _socket.ReadinessChanged -= OnReadiness;
+            Finished = true;
+        }
 
         private void Schedule()
         {
@@ -484,6 +494,51 @@ internal static class WirestackBenchmarks
             }
         }
     }
+}
+
+/// <summary>
+/// Two simulated hosts, a (10.0.0.1) and b (10.0.0.2), joined by a 1 Gbit/s line with 10 ms one-way delay and a
+/// 1 MiB drop-tail queue each way, with <see cref="SimulatedNics"/> on both ends: the network the simulated transfers
+/// run on. The bench keeps one up across a row's warm-ups and timed transfers, as hosts stay up between
+/// connections; each transfer uses a port of its own.
+/// </summary>
+public sealed class SimulatedPath : IDisposable
+{
+    private ushort _nextPort = 5001;
+
+    public SimulatedPath(SimulatedNics nics = default)
+    {
+        var impairments = new LinkImpairments
+        {
+            RateBitsPerSecond = 1_000_000_000,
+            Delay = TimeSpan.FromMilliseconds(10),
+            QueueLimitBytes = 1 << 20,
+        };
+        Sim = new Simulator(1);
+        A = Sim.AddHost("a");
+        B = Sim.AddHost("b");
+        Wire = Sim.Connect(A, "10.0.0.1/24", B, "10.0.0.2/24", impairments, impairments, rxRing: 4096);
+        Wire.GsoMaxSize = nics.GsoMaxSize;
+        Wire.RxCoalesce = nics.RxCoalesce;
+        Wire.GenericReceiveOffload = nics.Gro;
+        Wire.HardwareSegmentation = nics.Tso;
+        // The sender's buffer is handed to the receiver, as the kernel's loopback hands over its skb: the transfer
+        // (every packet's timing, drop and loss) is the same as with the default copy, which models a NIC's DMA.
+        Wire.CopyPackets = false;
+    }
+
+    public Simulator Sim { get; }
+
+    public NetStack A { get; }
+
+    public NetStack B { get; }
+
+    public SimulatedWire Wire { get; }
+
+    /// <summary>A port no earlier transfer on this path listened on.</summary>
+    public ushort NextPort() => _nextPort++;
+
+    public void Dispose() => Sim.Dispose();
 }
 
 /// <summary>The offloads of the simulated transfer's NICs (<see cref="WirestackBenchmarks.SimulatedGigabit"/>).</summary>

@@ -170,7 +170,8 @@ internal static class BenchCommand
     /// (at most 0.1 GB), so that a profile shows the optimised code. <c>--gso</c> only when given (default: off).</summary>
     private static JsonObject Simulated(long bytes, SimulatedNics nics, int repeat, TextWriter log)
     {
-        WirestackBenchmarks.SimulatedWarmUp(bytes, nics);
+        using var path = new SimulatedPath(nics);
+        WirestackBenchmarks.SimulatedWarmUp(bytes, path);
         var runs = new List<JsonObject>(repeat);
         for (int i = 0; i < repeat; i++)
         {
@@ -178,7 +179,7 @@ internal static class BenchCommand
             long allocatedStart = GC.GetTotalAllocatedBytes(precise: true);
             int gen0Start = GC.CollectionCount(0), gen2Start = GC.CollectionCount(2);
             TimeSpan pauseStart = GC.GetTotalPauseDuration();
-            SimulatedFigure figure = WirestackBenchmarks.SimulatedGigabit(bytes, nics);
+            SimulatedFigure figure = WirestackBenchmarks.SimulatedGigabit(bytes, path);
             JsonObject result = figure.ToJson();
             result["thread_cpu_seconds"] = (CpuTime.Thread() - threadStart).TotalSeconds; // the simulator's thread alone
             result["allocated_bytes"] = GC.GetTotalAllocatedBytes(precise: true) - allocatedStart;

@@ -3,7 +3,7 @@ using System.Numerics;
 namespace Wirestack.Buffers;
 
 /// <summary>
-/// The stack's own free lists of byte arrays, one per power-of-two size class from 256 B to 1 MiB. Renting pops an
+/// The stack's own free lists of byte arrays, one per power-of-two size class from 256 B to 8 MiB. Renting pops an
 /// array of the class that fits, returning pushes it back; nothing is shared with other stacks or threads, so the
 /// steady path takes no lock and allocates nothing, and no process-wide trimming (as <c>ArrayPool.Shared</c> does
 /// after a gen-2 collection) can make a warm stack allocate again. What stays cached is bounded per class by
@@ -14,11 +14,12 @@ public sealed class ByteArrayCache
     /// <summary>The smallest size class: 256 B.</summary>
     public const int MinimumSize = 1 << MinimumShift;
 
-    /// <summary>The largest size class: 1 MiB. Larger requests get a fresh array that is never cached.</summary>
+    /// <summary>The largest size class: 8 MiB (an out-of-order range as large as Linux's largest receive buffer,
+    /// tcp_rmem's 6 MiB, fits). Larger requests get a fresh array that is never cached.</summary>
     public const int MaximumSize = 1 << MaximumShift;
 
     private const int MinimumShift = 8;
-    private const int MaximumShift = 20;
+    private const int MaximumShift = 23;
 
     private readonly Stack<byte[]>?[] _free = new Stack<byte[]>?[MaximumShift - MinimumShift + 1];
 

@@ -523,7 +523,7 @@ public class ReassemblyQueueTests
         {
             int length = Math.Min(Mss, Total - offset);
             Assert.Equal(length, queue.Insert(At(0), At(offset), Copy(offset, length, 0)));
-            if (allocationsAtOneMiB < 0 && queue.BytesHeld > ByteArrayCache.MaximumSize)
+            if (allocationsAtOneMiB < 0 && queue.BytesHeld > 1 << 20)
             {
                 allocationsAtOneMiB = cache.Allocations;
             }
