@@ -122,9 +122,26 @@ public sealed class PacketBuffer : IDisposable
 
         int headEnd = _start + _length;
         ulong payloadSum = InternetChecksum.CopyAndAccumulate(_payload.AsSpan(_payloadOffset, _payloadLength), _array.AsSpan(headEnd, _payloadLength));
-        // The checksum field (offset 16 of the TCP header) holds the header and pseudo-header's sum (see
-        // AttachPayload); the payload starts at an even offset of the segment, so its sum adds as it is.
-        InternetChecksum.AddToChecksumField(_array.AsSpan(headEnd - _transportFromEnd + 16, 2), payloadSum);
+        int tcpStart = headEnd - _transportFromEnd;
+        if (_mergedHeader)
+        {
+            // GRO rewrote the header for the merged segment: the whole checksum is computed afresh, over the
+            // pseudo-header (the addresses end the option-less IPv4 header just before the TCP header) and segment.
+            Span<byte> tcp = _array.AsSpan(tcpStart, _transportFromEnd + _payloadLength);
+            BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], 0);
+            var source = new IPv4Address(BinaryPrimitives.ReadUInt32BigEndian(_array.AsSpan(tcpStart - 8)));
+            var destination = new IPv4Address(BinaryPrimitives.ReadUInt32BigEndian(_array.AsSpan(tcpStart - 4)));
+            ulong sum = InternetChecksum.PseudoHeader(source, destination, IPProtocol.Tcp, tcp.Length);
+            sum = InternetChecksum.Accumulate(tcp[.._transportFromEnd], sum) + InternetChecksum.Fold(payloadSum);
+            BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], InternetChecksum.Finish(sum));
+        }
+        else
+        {
+            // The checksum field (offset 16 of the TCP header) holds the header and pseudo-header's sum (see
+            // AttachPayload); the payload starts at an even offset of the segment, so its sum adds as it is.
+            InternetChecksum.AddToChecksumField(_array.AsSpan(tcpStart + 16, 2), payloadSum);
+        }
+
         _length += _payloadLength;
         ReleasePayload();
     }
@@ -144,6 +161,8 @@ public sealed class PacketBuffer : IDisposable
         destination._payloadLength = _payloadLength;
         destination._payloadLease = _payloadLease;
         destination._transportFromEnd = _transportFromEnd;
+        destination._mergedHeader = _mergedHeader;
+        _mergedHeader = false;
         _payload = null;
         _payloadOffset = 0;
         _payloadLength = 0;
@@ -176,8 +195,21 @@ public sealed class PacketBuffer : IDisposable
         return true;
     }
 
+    /// <summary>GRO merged segments into this one and rewrote its headers (an option-less IPv4 header right before
+    /// the TCP header): the TCP checksum is computed afresh if the payload is ever joined.</summary>
+    public void MarkMergedHeader()
+    {
+        if (_payload is null)
+        {
+            throw new InvalidOperationException("only a packet whose payload is held by reference defers its checksum");
+        }
+
+        _mergedHeader = true;
+    }
+
     private void ReleasePayload()
     {
+        _mergedHeader = false;
         ChunkLease? lease = _payloadLease;
         _payload = null;
         _payloadOffset = 0;
@@ -214,6 +246,7 @@ public sealed class PacketBuffer : IDisposable
     private int _payloadLength;
     private ChunkLease? _payloadLease;
     private int _transportFromEnd;
+    private bool _mergedHeader;
 
     /// <summary>Free bytes in front of the data.</summary>
     public int Headroom => _start;

@@ -123,15 +123,7 @@ public static class ReceiveOffload
         merged[IPv4HeaderLength + 13] |= (byte)(nFlags & FlagPsh);
         if (head.HasReferencedPayload)
         {
-            // Keep the checksum completable (PacketBuffer.Materialize): the header and pseudo-header's sum for the
-            // merged length. (A merged segment copied whole keeps its first segment's checksum, as Linux's GRO does:
-            // it is trusted, never verified again.)
-            Span<byte> tcp = merged[IPv4HeaderLength..headersLength];
-            BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], 0);
-            var source = new IPv4Address(BinaryPrimitives.ReadUInt32BigEndian(merged[12..]));
-            var destination = new IPv4Address(BinaryPrimitives.ReadUInt32BigEndian(merged[16..]));
-            ulong sum = InternetChecksum.PseudoHeader(source, destination, IPProtocol.Tcp, mergedLength - IPv4HeaderLength);
-            BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], InternetChecksum.Finish(InternetChecksum.Accumulate(tcp, sum)));
+            head.MarkMergedHeader(); // its TCP checksum is computed afresh should the payload ever be joined
         }
 
         head.ChecksumTrusted = true;
