@@ -103,7 +103,11 @@ public sealed class SimulatedWire
     /// default, what a NIC's DMA does: the sender's buffer and its budget charge are released at once). When false,
     /// the sender's buffer itself is handed to the receiver, as the kernel's loopback hands over its skb: no copy,
     /// and the buffer (with the sender's budget charge) stays leased until the receiving stack disposes it. The wire's
-    /// pool then serves only duplicates. Impairments work the same either way. Set it before traffic flows.</summary>
+    /// pool then serves only duplicates. Impairments work the same either way. Set it before traffic flows.
+    /// When false the ports also take packets whose payload is still in the sender's send queue
+    /// (<see cref="SimulatedPort.AcceptsReferencedPayload"/>), and the receiving host's poll returns buffers to the
+    /// sender's pool and releases its send-queue chunks: only for hosts that one thread drives (the benchmark's
+    /// simulator), never for stacks run from different threads.</summary>
     public bool CopyPackets { get; set; } = true;
 
     /// <summary>Segmentation offload, as the kernel's loopback has (<see cref="ILinkDevice.GsoMaxSize"/>): TCP
