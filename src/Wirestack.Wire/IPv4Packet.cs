@@ -68,40 +68,8 @@ public readonly ref struct IPv4Packet
     }
 
     /// <summary>Validates lengths and returns a view trimmed to the datagram's total length (link padding dropped).</summary>
-    public static HeaderError TryCreate(ReadOnlySpan<byte> bytes, out IPv4Packet packet)
-    {
-        packet = default;
-        if (bytes.Length < MinHeaderLength)
-        {
-            return HeaderError.Truncated;
-        }
-
-        if (bytes[0] >> 4 != 4)
-        {
-            return HeaderError.BadVersion;
-        }
-
-        int headerLength = (bytes[0] & 0x0F) * 4;
-        int totalLength = BinaryPrimitives.ReadUInt16BigEndian(bytes[2..]);
-        if (headerLength < MinHeaderLength || totalLength < headerLength)
-        {
-            return HeaderError.BadLength;
-        }
-
-        if (totalLength > bytes.Length || headerLength > bytes.Length)
-        {
-            return HeaderError.Truncated;
-        }
-
-        HeaderError options = ValidateOptions(bytes[MinHeaderLength..headerLength]);
-        if (options != HeaderError.None)
-        {
-            return options;
-        }
-
-        packet = new IPv4Packet(bytes[..totalLength]);
-        return HeaderError.None;
-    }
+    public static HeaderError TryCreate(ReadOnlySpan<byte> bytes, out IPv4Packet packet) =>
+        TryCreateFromHead(bytes, bytes.Length, out packet); // all of it at hand: the view is bytes[..TotalLength]
 
     /// <summary>Like <see cref="TryCreate"/> for the datagram quoted inside an ICMP error (RFC 792), which is cut
     /// short on purpose: the total length field may exceed the bytes present, and the view spans what is there.</summary>

@@ -82,34 +82,16 @@ public static class ReceiveOffload
         int headersLength = IPv4HeaderLength + hTcp;
         bool byReference = head.ReferencedPayloadContinuesWith(next) &&
             head.Head.Length == headersLength && next.Head.Length == IPv4HeaderLength + nTcp;
-        if (byReference && head.Tailroom < hPayload + nPayload)
+        if (byReference && head.Tailroom < hPayload + nPayload && !TryMoveToLarger(ref head, pool, keepReference: true))
         {
-            // Into a buffer that could hold the whole merged packet, should it ever be joined (Materialize).
-            if (!pool.TryRent(65535, BudgetCause.PacketRx, out PacketBuffer? larger))
-            {
-                return false;
-            }
-
-            head.Head.CopyTo(larger.Append(headersLength));
-            head.MovePayloadTo(larger);
-            larger.Timestamp = head.Timestamp;
-            head.Dispose();
-            head = larger;
+            return false; // no memory for the merge: deliver the segments one by one
         }
 
         if (!byReference || !head.TryExtendPayload(next))
         {
-            if (head.HasReferencedPayload || head.Tailroom < nPayload)
+            if ((head.HasReferencedPayload || head.Tailroom < nPayload) && !TryMoveToLarger(ref head, pool, keepReference: false))
             {
-                if (!pool.TryRent(65535, BudgetCause.PacketRx, out PacketBuffer? larger))
-                {
-                    return false; // no memory for the merge: deliver the segments one by one
-                }
-
-                head.CopyTo(0, larger.Append(head.Length));
-                larger.Timestamp = head.Timestamp;
-                head.Dispose();
-                head = larger;
+                return false;
             }
 
             next.CopyTo(IPv4HeaderLength + nTcp, head.Append(nPayload));
@@ -130,6 +112,32 @@ public static class ReceiveOffload
         head.GsoSize = segment;
         counters.RxGroMerged++;
         next.Dispose();
+        return true;
+    }
+
+    /// <summary>Moves <paramref name="head"/> into a 64 KiB buffer of the pool, room for a whole merged packet (so a
+    /// payload held by reference can always be joined there): its headers and the reference itself
+    /// (<paramref name="keepReference"/>), or all its bytes. False when the pool has no buffer.</summary>
+    private static bool TryMoveToLarger(ref PacketBuffer head, PacketBufferPool pool, bool keepReference)
+    {
+        if (!pool.TryRent(65535, BudgetCause.PacketRx, out PacketBuffer? larger))
+        {
+            return false;
+        }
+
+        if (keepReference)
+        {
+            head.Head.CopyTo(larger.Append(head.Head.Length));
+            head.MovePayloadTo(larger);
+        }
+        else
+        {
+            head.CopyTo(0, larger.Append(head.Length));
+        }
+
+        larger.Timestamp = head.Timestamp;
+        head.Dispose();
+        head = larger;
         return true;
     }
 
