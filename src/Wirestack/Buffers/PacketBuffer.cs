@@ -162,12 +162,7 @@ public sealed class PacketBuffer : IDisposable
         destination._payloadLease = _payloadLease;
         destination._transportFromEnd = _transportFromEnd;
         destination._mergedHeader = _mergedHeader;
-        _mergedHeader = false;
-        _payload = null;
-        _payloadOffset = 0;
-        _payloadLength = 0;
-        _payloadLease = null;
-        _transportFromEnd = 0;
+        ForgetPayload(); // the hold moved with it
     }
 
     /// <summary>Whether both payloads are held by reference and <paramref name="next"/>'s starts where this one's
@@ -209,14 +204,19 @@ public sealed class PacketBuffer : IDisposable
 
     private void ReleasePayload()
     {
-        _mergedHeader = false;
         ChunkLease? lease = _payloadLease;
+        ForgetPayload();
+        lease?.Release();
+    }
+
+    private void ForgetPayload()
+    {
         _payload = null;
         _payloadOffset = 0;
         _payloadLength = 0;
         _payloadLease = null;
         _transportFromEnd = 0;
-        lease?.Release();
+        _mergedHeader = false;
     }
 
     /// <summary>Copies the packet's bytes from <paramref name="offset"/> into <paramref name="destination"/> (as many

@@ -165,6 +165,18 @@ public sealed class ReceiveOffloadTests
         }
     }
 
+    /// <summary>A stack's pool and a send queue holding one chunk (16 KiB) of random bytes, to lend from.</summary>
+    private static (PacketBufferPool Pool, ByteQueue Queue, byte[] Data) SendQueue(int seed)
+    {
+        var budget = new MemoryBudget(1 << 22);
+        var pool = new PacketBufferPool(budget);
+        var queue = new ByteQueue(budget, BudgetCause.SendBuffer, arrays: pool.Arrays);
+        byte[] data = new byte[16384];
+        new Random(seed).NextBytes(data);
+        queue.Write(data);
+        return (pool, queue, data);
+    }
+
     /// <summary>A segment as TCP output builds it on a wire that hands buffers over: IP and TCP headers in the
     /// buffer, the payload lent from <paramref name="queue"/> at <paramref name="queueOffset"/>, the TCP checksum left
     /// for the join.</summary>
@@ -192,12 +204,7 @@ public sealed class ReceiveOffloadTests
     [Fact]
     public void Consecutive_segments_lent_from_one_chunk_merge_without_a_copy_and_join_into_a_valid_datagram()
     {
-        var budget = new MemoryBudget(1 << 22);
-        var pool = new PacketBufferPool(budget);
-        var queue = new ByteQueue(budget, BudgetCause.SendBuffer, arrays: pool.Arrays);
-        byte[] data = new byte[16384];
-        new Random(2).NextBytes(data);
-        queue.Write(data);
+        (PacketBufferPool pool, ByteQueue queue, byte[] data) = SendQueue(seed: 2);
         var counters = new LinkCounters();
         PacketBuffer head = Referenced(pool, queue, 0, 5000, 1000);
         Assert.True(ReceiveOffload.TryMerge(ref head, Referenced(pool, queue, 1000, 6000, 1000), pool, counters));
@@ -222,12 +229,7 @@ public sealed class ReceiveOffloadTests
     [Fact]
     public void Lent_segments_that_do_not_continue_each_other_in_the_chunk_merge_by_copying()
     {
-        var budget = new MemoryBudget(1 << 22);
-        var pool = new PacketBufferPool(budget);
-        var queue = new ByteQueue(budget, BudgetCause.SendBuffer, arrays: pool.Arrays);
-        byte[] data = new byte[16384];
-        new Random(3).NextBytes(data);
-        queue.Write(data);
+        (PacketBufferPool pool, ByteQueue queue, byte[] data) = SendQueue(seed: 3);
         var counters = new LinkCounters();
         PacketBuffer head = Referenced(pool, queue, 0, 5000, 1000);
         // The next segment in sequence, but lent from elsewhere in the queue (a retransmission's bytes, say).
