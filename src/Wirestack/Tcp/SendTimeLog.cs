@@ -47,29 +47,18 @@ internal sealed class SendTimeLog
             return; // not new data beyond what is timed (the caller records new data only; a guard, not a path)
         }
 
-        if (_count == _ring.Length)
+        if (_count == _ring.Length && !TryGrow())
         {
-            if (_ring.Length == MaxEntries)
-            {
-                return;
-            }
-
-            var larger = new Entry[Math.Max(16, _ring.Length * 2)];
-            for (int i = 0; i < _count; i++)
-            {
-                larger[i] = At(i);
-            }
-
-            _ring = larger;
-            _head = 0;
+            return;
         }
 
         _ring[(_head + _count) % _ring.Length] = new Entry { Start = start, End = end, Sent = sent };
         _count++;
     }
 
-    /// <summary>[<paramref name="start"/>, <paramref name="end"/>) is being sent again: what it overlaps gives no
-    /// sample (Karn).</summary>
+    /// <summary>[<paramref name="start"/>, <paramref name="end"/>) is being sent again: those bytes give no sample
+    /// (Karn). A piece the range covers only in part is split first, as Linux splits a TSO skb it retransmits in
+    /// part (tcp_fragment), so the rest of it still times its ACK.</summary>
     public void MarkRetransmitted(SeqNumber start, SeqNumber end)
     {
         for (int i = 0; i < _count; i++)
@@ -80,11 +69,63 @@ internal sealed class SendTimeLog
                 break;
             }
 
-            if (e.End > start)
+            if (e.End <= start || e.Retransmitted)
             {
-                e.Retransmitted = true;
+                continue;
             }
+
+            if (e.Start < start && TrySplit(i, start))
+            {
+                continue; // the second half is examined next
+            }
+
+            if (e.End > end && !TrySplit(i, end))
+            {
+                e.Retransmitted = true; // no room to split: the whole piece goes untimed, as before
+                continue;
+            }
+
+            At(i).Retransmitted = true;
         }
+    }
+
+    /// <summary>Cuts the piece at index <paramref name="index"/> in two at <paramref name="at"/>, both halves with its
+    /// transmit time. False when the ring is at its bound.</summary>
+    private bool TrySplit(int index, SeqNumber at)
+    {
+        if (_count == _ring.Length && !TryGrow())
+        {
+            return false;
+        }
+
+        Entry whole = At(index);
+        for (int i = _count; i > index + 1; i--)
+        {
+            At(i) = At(i - 1);
+        }
+
+        _count++;
+        At(index) = whole with { End = at };
+        At(index + 1) = whole with { Start = at };
+        return true;
+    }
+
+    private bool TryGrow()
+    {
+        if (_ring.Length == MaxEntries)
+        {
+            return false;
+        }
+
+        var larger = new Entry[Math.Max(16, _ring.Length * 2)];
+        for (int i = 0; i < _count; i++)
+        {
+            larger[i] = At(i);
+        }
+
+        _ring = larger;
+        _head = 0;
+        return true;
     }
 
     /// <summary>
@@ -130,17 +171,20 @@ internal sealed class SendTimeLog
         return any;
     }
 
-    /// <summary>Forgets everything (the connection is done with its send queue).</summary>
+    /// <summary>Whether every piece is timed (Linux) or one at a time (RFC 6298 §3).</summary>
+    public bool EverySegment => _everySegment;
+
+    /// <summary>Forgets everything (the connection is done with its send queue); the ring is kept for reuse.</summary>
     public void Clear()
     {
-        _ring = [];
+        Array.Clear(_ring);
         _head = 0;
         _count = 0;
     }
 
     private ref Entry At(int i) => ref _ring[(_head + i) % _ring.Length];
 
-    private struct Entry
+    private record struct Entry
     {
         public SeqNumber Start;
         public SeqNumber End;

@@ -67,7 +67,7 @@ public sealed partial class TcpConnection
             _sndNxt = _sndUna;
         }
 
-        TimeSpan? sample = TakeRttSample(h, ack, now);
+        TimeSpan? sample = TakeRttSample(h, ack, now, out TimeSpan? ccSample);
         if (sample is { } rtt)
         {
             Rtt.AddSample(rtt, _sndUna, _sndMax);
@@ -99,7 +99,7 @@ public sealed partial class TcpConnection
             int credited = _layer.Settings.AbcLimit > 0 ? acked : NewlyDelivered(acked, sackedBefore);
             _dupAcks = 0;
             ICongestionController cc = Congestion!;
-            cc.OnAck(credited, flightBefore, sample, now, CongestionContext(cc));
+            cc.OnAck(credited, flightBefore, ccSample, now, CongestionContext(cc));
             AutotuneSendBuffer();
         }
 
@@ -138,21 +138,32 @@ public sealed partial class TcpConnection
         return Math.Max(acked - _dupAcks * Mss, Math.Min(acked, Mss));
     }
 
-    private TimeSpan? TakeRttSample(in TcpHeader h, SeqNumber ack, Instant now)
+    /// <summary>
+    /// The RTT samples an ACK that advanced SND.UNA gives: for the estimator, and for the congestion controller in
+    /// <paramref name="ccSample"/>. Linux (tcp_clean_rtx_queue, tcp_ack_update_rtt) times the newly acknowledged data
+    /// from its transmit time, with or without timestamps, in microseconds: the earliest such transmit for the
+    /// estimator (seq_rtt_us), the latest for the controller (ca_rtt_us, which HyStart's delay detection compares
+    /// round by round); RFC 7323 §4.1's now − TSecr, in whole milliseconds, only when no such data was acknowledged
+    /// (it was all retransmitted). Without the Linux profile: timestamps when present, else one timed segment.
+    /// </summary>
+    private TimeSpan? TakeRttSample(in TcpHeader h, SeqNumber ack, Instant now, out TimeSpan? ccSample)
     {
+        if (_sendTimes is { Count: > 0 } times && times.TryTake(ack, out Instant first, out Instant last))
+        {
+            ccSample = now - last;
+            return now - first;
+        }
+
+        ccSample = null;
         if (_tsEnabled && h.Options.HasTimestamp && h.Options.TsEcr != 0)
         {
             // RFC 7323 §4.1: RTT = now - TSecr, from any ACK that advances the left edge.
             uint ms = unchecked(TsNow(now) - h.Options.TsEcr);
             if (ms < 120_000)
             {
-                return TimeSpan.FromMilliseconds(Math.Max(ms, 1));
+                ccSample = TimeSpan.FromMilliseconds(Math.Max(ms, 1));
+                return ccSample;
             }
-        }
-        else if (_sendTimes is { Count: > 0 } times && times.TryTake(ack, out Instant first, out _))
-        {
-            // The earliest newly acknowledged transmit (Linux seq_rtt_us) for the estimator.
-            return now - first;
         }
 
         return null;

@@ -591,10 +591,11 @@ public sealed partial class TcpConnection
             // segments of the old part, as the same bytes sent one MSS at a time would.
             CountRetransmission(seq, Math.Min(len, _sndMax - seq), now);
         }
-        else if (!_tsEnabled && (len > 0 || withFin))
+        else if ((len > 0 || withFin) && (!_tsEnabled || _layer.Settings.LinuxRttEstimator))
         {
-            // Linux times every piece of new data (the profile's estimator); RFC 6298 §3 and BSD one at a time.
-            (_sendTimes ??= new SendTimeLog(everySegment: _layer.Settings.LinuxRttEstimator))
+            // Linux times every piece of new data, with or without timestamps (skb_mstamp); RFC 6298 §3 and BSD
+            // one segment at a time, and only without timestamps.
+            (_sendTimes ??= _layer.RentSendTimeLog(everySegment: _layer.Settings.LinuxRttEstimator))
                 .Record(seq, seq + len + (withFin ? 1 : 0), now);
         }
 

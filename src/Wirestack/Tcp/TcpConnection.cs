@@ -858,6 +858,8 @@ public sealed partial class TcpConnection : ITimerCallback
     internal void ReleaseBuffers(bool keepReceived = false)
     {
         _layer.ReturnQueue(_sendQueue, BudgetCause.SendBuffer);
+        _layer.ReturnSendTimeLog(_sendTimes);
+        _sendTimes = null;
         _ooo?.Clear();
         _sendQueue = null;
         _ooo = null;

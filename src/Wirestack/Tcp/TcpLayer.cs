@@ -145,6 +145,38 @@ public sealed partial class TcpLayer : IIPDispatcher
         }
     }
 
+    // Transmit-time logs of finished connections (a log and its ring), kept for the next ones, as the queues are.
+    private readonly Stack<SendTimeLog> _freeSendTimeLogs = new();
+
+    /// <summary>An empty transmit-time log (<see cref="SendTimeLog"/>), reused when one is free.</summary>
+    internal SendTimeLog RentSendTimeLog(bool everySegment)
+    {
+        while (_freeSendTimeLogs.TryPop(out SendTimeLog? log))
+        {
+            if (log.EverySegment == everySegment)
+            {
+                return log;
+            }
+        }
+
+        return new SendTimeLog(everySegment);
+    }
+
+    /// <summary>Empties <paramref name="log"/> and keeps it for reuse.</summary>
+    internal void ReturnSendTimeLog(SendTimeLog? log)
+    {
+        if (log is null)
+        {
+            return;
+        }
+
+        log.Clear();
+        if (_freeSendTimeLogs.Count < FreeQueueLimit)
+        {
+            _freeSendTimeLogs.Push(log);
+        }
+    }
+
     internal SeqNumber NextIsn(FourTuple tuple, Instant now) =>
         _isn.Next(tuple.LocalAddress.Value, tuple.LocalPort, tuple.RemoteAddress.Value, tuple.RemotePort, now);
 

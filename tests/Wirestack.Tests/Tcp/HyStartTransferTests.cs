@@ -91,4 +91,43 @@ public sealed class HyStartTransferTests(ITestOutputHelper output)
         Assert.Equal(0, noTs.TCPTimeouts);
         Assert.True(noTs.RetransSegs <= 2 * withTs.RetransSegs, $"{noTs.RetransSegs} retransmitted without timestamps, {withTs.RetransSegs} with");
     }
+
+    [Fact]
+    public void Every_connection_on_the_same_hosts_ends_slow_start_alike_whatever_the_phase_it_starts_at()
+    {
+        // Regression: with timestamps, HyStart saw RTT samples in whole milliseconds (now − TSecr), so whether its
+        // delay test fired in time depended on the sub-millisecond phase a connection started at: on hosts kept up
+        // across transfers, the second connection missed it and lost ~700 segments to the overshoot. Linux (and now
+        // this stack) times ACKs in microseconds from the data's transmit time, preferring that to TSecr.
+        LinkImpairments impairments = Net.GigabitPath;
+        using var sim = new Simulator(1);
+        NetStack a = sim.AddHost("a");
+        NetStack b = sim.AddHost("b");
+        sim.Connect(a, "10.0.0.1/24", b, "10.0.0.2/24", impairments, impairments, rxRing: 4096);
+        var results = new List<(long Retransmits, long Detections, long Cwnd)>();
+        foreach (double pauseMs in new[] { 0.0, 1_000.137, 1_000.611 })
+        {
+            sim.RunFor(TimeSpan.FromMilliseconds(pauseMs)); // a start at another sub-millisecond phase
+            long retransmits = a.Counters.Tcp.RetransSegs;
+            long detections = a.Counters.Tcp.TCPHystartTrainDetect + a.Counters.Tcp.TCPHystartDelayDetect;
+            long cwnd = a.Counters.Tcp.TCPHystartTrainCwnd + a.Counters.Tcp.TCPHystartDelayCwnd;
+            using (ConnectedPair pair = Net.Connected(a, b, 8 << 20))
+            {
+                using var reader = new SocketDrain(sim, pair.Server);
+                Assert.Equal(Bytes, pair.Client.Send(new byte[Bytes]));
+                pair.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+                sim.RunUntil(() => reader.Finished, TimeSpan.FromSeconds(600));
+                Assert.Equal(Bytes, reader.BytesReceived);
+            }
+
+            sim.RunFor(TimeSpan.FromSeconds(1)); // the closing handshakes
+            results.Add((a.Counters.Tcp.RetransSegs - retransmits,
+                a.Counters.Tcp.TCPHystartTrainDetect + a.Counters.Tcp.TCPHystartDelayDetect - detections,
+                a.Counters.Tcp.TCPHystartTrainCwnd + a.Counters.Tcp.TCPHystartDelayCwnd - cwnd));
+        }
+
+        output.WriteLine(string.Join("; ", results));
+        Assert.All(results, r => Assert.Equal(1, r.Detections));
+        Assert.All(results, r => Assert.Equal(results[0], r));
+    }
 }

@@ -42,8 +42,25 @@ public sealed class SendTimeLogTests
         Assert.Equal(Ms(2), first);
 
         log.Record(S(3000), S(4000), Ms(5));
-        log.MarkRetransmitted(S(3500), S(3600));
+        log.MarkRetransmitted(S(3000), S(4000));
         Assert.False(log.TryTake(S(4000), out _, out _));
+        Assert.Equal(0, log.Count);
+    }
+
+    [Fact]
+    public void A_piece_sent_again_in_part_is_split_and_the_rest_still_times_its_ack()
+    {
+        // Linux splits a TSO skb it retransmits in part (tcp_fragment): only the bytes sent twice lose their time.
+        var log = new SendTimeLog(everySegment: true);
+        log.Record(S(0), S(4000), Ms(5));
+        log.MarkRetransmitted(S(1000), S(2000));
+        Assert.Equal(3, log.Count); // [0, 1000) [1000, 2000) sent twice [2000, 4000)
+
+        Assert.True(log.TryTake(S(1000), out Instant first, out _));
+        Assert.Equal(Ms(5), first);
+        Assert.False(log.TryTake(S(2000), out _, out _)); // only the retransmitted part acknowledged
+        Assert.True(log.TryTake(S(4000), out first, out _));
+        Assert.Equal(Ms(5), first);
         Assert.Equal(0, log.Count);
     }
 
