@@ -29,25 +29,31 @@ public static class TcpSegmentation
     /// <paramref name="segmentSize"/> payload bytes that fit in <paramref name="mtu"/>. False (nothing to cut the
     /// way a NIC would) when it is not an unfragmented IPv4 datagram carrying TCP with a payload and consistent
     /// lengths, or when the headers leave no room for payload within the MTU.</summary>
-    public static bool TryGetLayout(ReadOnlySpan<byte> datagram, int segmentSize, int mtu, out Layout layout)
+    public static bool TryGetLayout(ReadOnlySpan<byte> datagram, int segmentSize, int mtu, out Layout layout) =>
+        TryGetLayout(datagram, datagram.Length, segmentSize, mtu, out layout);
+
+    /// <summary>As <see cref="TryGetLayout(ReadOnlySpan{byte}, int, int, out Layout)"/> for a datagram of
+    /// <paramref name="datagramLength"/> bytes of which <paramref name="head"/> holds at least the IP and TCP headers
+    /// (a large segment whose payload is held elsewhere).</summary>
+    public static bool TryGetLayout(ReadOnlySpan<byte> head, int datagramLength, int segmentSize, int mtu, out Layout layout)
     {
         layout = default;
-        if (datagram.Length < 40 || datagram[0] >> 4 != 4 || datagram[9] != IPProtocol.Tcp || segmentSize <= 0)
+        if (head.Length < 40 || head.Length > datagramLength || head[0] >> 4 != 4 || head[9] != IPProtocol.Tcp || segmentSize <= 0)
         {
             return false;
         }
 
-        int ipHeaderLength = (datagram[0] & 0x0F) * 4;
-        if (ipHeaderLength < 20 || BinaryPrimitives.ReadUInt16BigEndian(datagram[2..]) != datagram.Length ||
-            (BinaryPrimitives.ReadUInt16BigEndian(datagram[6..]) & 0x3FFF) != 0 || // MF or a fragment offset
-            ipHeaderLength + TcpSegment.MinHeaderLength > datagram.Length)
+        int ipHeaderLength = (head[0] & 0x0F) * 4;
+        if (ipHeaderLength < 20 || BinaryPrimitives.ReadUInt16BigEndian(head[2..]) != datagramLength ||
+            (BinaryPrimitives.ReadUInt16BigEndian(head[6..]) & 0x3FFF) != 0 || // MF or a fragment offset
+            ipHeaderLength + TcpSegment.MinHeaderLength > head.Length)
         {
             return false;
         }
 
-        int tcpHeaderLength = (datagram[ipHeaderLength + 12] >> 4) * 4;
+        int tcpHeaderLength = (head[ipHeaderLength + 12] >> 4) * 4;
         int headers = ipHeaderLength + tcpHeaderLength;
-        if (tcpHeaderLength < TcpSegment.MinHeaderLength || headers >= datagram.Length)
+        if (tcpHeaderLength < TcpSegment.MinHeaderLength || headers >= datagramLength || headers > head.Length)
         {
             return false;
         }
@@ -58,7 +64,7 @@ public static class TcpSegmentation
             return false;
         }
 
-        layout = new Layout(headers, ipHeaderLength, datagram.Length - headers, perFrame);
+        layout = new Layout(headers, ipHeaderLength, datagramLength - headers, perFrame);
         return true;
     }
 
@@ -67,27 +73,43 @@ public static class TcpSegmentation
     /// adjusted as the file comment lists, payload copied and checksummed in one pass.</summary>
     public static void WriteFrame(ReadOnlySpan<byte> datagram, in Layout layout, int index, Span<byte> frame)
     {
-        int offset = index * layout.SegmentSize;
         int payload = frame.Length - layout.HeadersLength;
-        if ((uint)index >= (uint)layout.FrameCount || payload != Math.Min(layout.SegmentSize, layout.PayloadLength - offset))
+        CheckFrame(layout, index, payload, nameof(frame));
+        ulong payloadSum = InternetChecksum.CopyAndAccumulate(
+            datagram.Slice(layout.HeadersLength + index * layout.SegmentSize, payload), frame[layout.HeadersLength..]);
+        WriteFrameHeaders(datagram, layout, index, frame[..layout.HeadersLength], payloadSum);
+    }
+
+    /// <summary>
+    /// Writes the headers of frame <paramref name="index"/> (<see cref="Layout.HeadersLength"/> bytes) from the
+    /// large segment's <paramref name="headers"/>, adjusted as the file comment lists, with a TCP checksum over the
+    /// header, the pseudo-header and a payload whose running sum is <paramref name="payloadSum"/>. With 0 for the
+    /// payload's sum, the field holds the partial checksum a payload held by reference completes where it is
+    /// joined (Linux's CHECKSUM_PARTIAL).
+    /// </summary>
+    public static void WriteFrameHeaders(ReadOnlySpan<byte> headers, in Layout layout, int index, Span<byte> frameHeaders, ulong payloadSum)
+    {
+        int offset = index * layout.SegmentSize;
+        int payload = Math.Min(layout.SegmentSize, layout.PayloadLength - offset);
+        CheckFrame(layout, index, payload, nameof(index));
+        if (frameHeaders.Length != layout.HeadersLength || headers.Length < layout.HeadersLength)
         {
-            throw new ArgumentOutOfRangeException(nameof(frame), "WriteFrame: the frame's length does not match its index in the layout");
+            throw new ArgumentException($"frame headers of {frameHeaders.Length} B from {headers.Length} B; the layout's are {layout.HeadersLength} B", nameof(frameHeaders));
         }
 
-        datagram[..layout.HeadersLength].CopyTo(frame);
-        ulong payloadSum = InternetChecksum.CopyAndAccumulate(
-            datagram.Slice(layout.HeadersLength + offset, payload), frame[layout.HeadersLength..]);
+        headers[..layout.HeadersLength].CopyTo(frameHeaders);
 
         // IP: total length, identification, header checksum.
         int ip = layout.IPHeaderLength;
-        BinaryPrimitives.WriteUInt16BigEndian(frame[2..], (ushort)frame.Length);
-        BinaryPrimitives.WriteUInt16BigEndian(frame[4..], unchecked((ushort)(BinaryPrimitives.ReadUInt16BigEndian(datagram[4..]) + index)));
-        BinaryPrimitives.WriteUInt16BigEndian(frame[10..], 0);
-        BinaryPrimitives.WriteUInt16BigEndian(frame[10..], InternetChecksum.Finish(InternetChecksum.Accumulate(frame[..ip])));
+        int frameLength = layout.HeadersLength + payload;
+        BinaryPrimitives.WriteUInt16BigEndian(frameHeaders[2..], (ushort)frameLength);
+        BinaryPrimitives.WriteUInt16BigEndian(frameHeaders[4..], unchecked((ushort)(BinaryPrimitives.ReadUInt16BigEndian(headers[4..]) + index)));
+        BinaryPrimitives.WriteUInt16BigEndian(frameHeaders[10..], 0);
+        BinaryPrimitives.WriteUInt16BigEndian(frameHeaders[10..], InternetChecksum.Finish(InternetChecksum.Accumulate(frameHeaders[..ip])));
 
         // TCP: sequence number, flags, checksum.
-        Span<byte> tcp = frame[ip..];
-        uint seq = BinaryPrimitives.ReadUInt32BigEndian(datagram[(ip + 4)..]);
+        Span<byte> tcp = frameHeaders[ip..];
+        uint seq = BinaryPrimitives.ReadUInt32BigEndian(headers[(ip + 4)..]);
         BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], unchecked(seq + (uint)offset));
         if (index < layout.FrameCount - 1)
         {
@@ -99,12 +121,19 @@ public static class TcpSegmentation
             tcp[13] &= unchecked((byte)~TcpFlags.Cwr);
         }
 
-        var source = new IPv4Address(BinaryPrimitives.ReadUInt32BigEndian(frame[12..]));
-        var destination = new IPv4Address(BinaryPrimitives.ReadUInt32BigEndian(frame[16..]));
-        int tcpHeaderLength = layout.HeadersLength - ip;
+        var source = new IPv4Address(BinaryPrimitives.ReadUInt32BigEndian(frameHeaders[12..]));
+        var destination = new IPv4Address(BinaryPrimitives.ReadUInt32BigEndian(frameHeaders[16..]));
         BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], 0);
-        ulong sum = InternetChecksum.PseudoHeader(source, destination, IPProtocol.Tcp, tcp.Length);
-        sum = InternetChecksum.Accumulate(tcp[..tcpHeaderLength], sum) + InternetChecksum.Fold(payloadSum);
+        ulong sum = InternetChecksum.PseudoHeader(source, destination, IPProtocol.Tcp, frameLength - ip);
+        sum = InternetChecksum.Accumulate(tcp, sum) + InternetChecksum.Fold(payloadSum);
         BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], InternetChecksum.Finish(sum));
+    }
+
+    private static void CheckFrame(in Layout layout, int index, int payload, string parameter)
+    {
+        if ((uint)index >= (uint)layout.FrameCount || payload != Math.Min(layout.SegmentSize, layout.PayloadLength - index * layout.SegmentSize))
+        {
+            throw new ArgumentOutOfRangeException(parameter, "the frame's length does not match its index in the layout");
+        }
     }
 }

@@ -48,6 +48,33 @@ public sealed class TcpSegmentationTests
     }
 
     [Fact]
+    public void Headers_written_apart_from_the_payload_complete_to_the_frame_written_whole()
+    {
+        // A payload held elsewhere: the layout read from the headers and the datagram's length, each frame's headers
+        // with a partial checksum (pseudo-header and header), completed by adding the payload's sum.
+        byte[] payload = new byte[2 * Mss + 301];
+        new Random(9).NextBytes(payload);
+        byte[] large = Large(payload, TcpFlags.Ack | TcpFlags.Psh);
+        Assert.True(TcpSegmentation.TryGetLayout(large, Mss, 1500, out TcpSegmentation.Layout whole));
+        Assert.True(TcpSegmentation.TryGetLayout(large.AsSpan(0, whole.HeadersLength), large.Length, Mss, 1500, out TcpSegmentation.Layout fromHead));
+        Assert.Equal(whole, fromHead);
+        Assert.False(TcpSegmentation.TryGetLayout(large.AsSpan(0, whole.HeadersLength - 1), large.Length, Mss, 1500, out _));
+
+        for (int i = 0; i < whole.FrameCount; i++)
+        {
+            byte[] expected = new byte[whole.FrameLength(i)];
+            TcpSegmentation.WriteFrame(large, whole, i, expected);
+            byte[] frame = new byte[whole.FrameLength(i)];
+            TcpSegmentation.WriteFrameHeaders(large.AsSpan(0, whole.HeadersLength), whole, i, frame.AsSpan(0, whole.HeadersLength), payloadSum: 0);
+            payload.AsSpan(i * Mss, frame.Length - whole.HeadersLength).CopyTo(frame.AsSpan(whole.HeadersLength));
+            Assert.NotEqual(Convert.ToHexString(expected), Convert.ToHexString(frame)); // the checksum is partial
+
+            InternetChecksum.AddToChecksumField(frame.AsSpan(20 + 16, 2), InternetChecksum.Accumulate(frame.AsSpan(whole.HeadersLength)));
+            Assert.Equal(Convert.ToHexString(expected), Convert.ToHexString(frame));
+        }
+    }
+
+    [Fact]
     public void Segment_size_is_capped_so_every_frame_fits_the_mtu()
     {
         byte[] large = Large(new byte[4000], TcpFlags.Ack);

@@ -177,17 +177,68 @@ public sealed class ByteQueue
             return false;
         }
 
+        lease = AcquireLease(chunk, out array);
+        arrayOffset = inChunk;
+        return true;
+    }
+
+    /// <summary>
+    /// Makes the <paramref name="length"/> bytes at logical position <paramref name="offset"/> the payload of
+    /// <paramref name="packet"/> by reference, one piece per chunk they span (<see cref="PacketBuffer.AttachPayload"/>
+    /// for the first, with <paramref name="transportHeaderLength"/>, <see cref="PacketBuffer.AppendPayloadFragment"/>
+    /// for the rest), each piece holding its chunk as <see cref="TryLend"/> does: a large segment lent across chunks
+    /// as Linux's skb holds a frag per page. False, and nothing lent, when the bytes lie beyond the queue or span
+    /// more chunks than a packet holds pieces.
+    /// </summary>
+    public bool TryLendInto(int offset, int length, PacketBuffer packet, int transportHeaderLength)
+    {
+        ArgumentNullException.ThrowIfNull(packet);
+        if (offset < 0 || length <= 0 || offset + length > Length)
+        {
+            return false;
+        }
+
+        int absolute = _readOffset + offset;
+        int chunk = absolute / _chunkSize;
+        int inChunk = absolute % _chunkSize;
+        if ((inChunk + length + _chunkSize - 1) / _chunkSize > PacketBuffer.MaxReferencedFragments)
+        {
+            return false;
+        }
+
+        for (int lent = 0; lent < length; chunk++, inChunk = 0)
+        {
+            int n = Math.Min(length - lent, _chunkSize - inChunk);
+            ChunkLease lease = AcquireLease(chunk, out byte[] array);
+            if (lent == 0)
+            {
+                packet.AttachPayload(array, inChunk, n, lease, transportHeaderLength);
+            }
+            else
+            {
+                packet.AppendPayloadFragment(array, inChunk, n, lease);
+            }
+
+            lent += n;
+        }
+
+        return true;
+    }
+
+    /// <summary>One more hold on the chunk at <paramref name="chunk"/> (counted from the first), whose array
+    /// <paramref name="array"/> is.</summary>
+    private ChunkLease AcquireLease(int chunk, out byte[] array)
+    {
         int slot = (_firstChunk + chunk) % _chunks.Length;
         if (_leases.Length != _chunks.Length)
         {
             GrowLeases();
         }
 
-        lease = _leases[slot] ??= _leasePool is { Count: > 0 } pool ? pool.Pop() : new ChunkLease();
+        ChunkLease lease = _leases[slot] ??= _leasePool is { Count: > 0 } pool ? pool.Pop() : new ChunkLease();
         lease.Acquire();
         array = _chunks[slot]!;
-        arrayOffset = inChunk;
-        return true;
+        return lease;
     }
 
     /// <summary>Copies the oldest bytes into <paramref name="destination"/> and consumes them. Returns the bytes

@@ -76,11 +76,45 @@ public sealed class PacketBuffer : IDisposable
     /// reference (<see cref="ReferencedPayload"/> follows them).</summary>
     public Span<byte> Head => _array.AsSpan(_start, _length);
 
-    /// <summary>The payload held by reference behind <see cref="Head"/>, or empty.</summary>
-    public ReadOnlySpan<byte> ReferencedPayload => _payload is null ? default : _payload.AsSpan(_payloadOffset, _payloadLength);
+    /// <summary>The payload held by reference behind <see cref="Head"/> when it is one piece, or empty when there is
+    /// none. A payload in several pieces (<see cref="ReferencedFragmentCount"/>) is read with
+    /// <see cref="ReferencedFragment"/> or <see cref="CopyTo"/>.</summary>
+    public ReadOnlySpan<byte> ReferencedPayload
+    {
+        get
+        {
+            if (_moreCount > 0)
+            {
+                throw new InvalidOperationException($"the payload is held in {1 + _moreCount} pieces: read them with ReferencedFragment");
+            }
+
+            return _payload is null ? default : _payload.AsSpan(_payloadOffset, _firstLength);
+        }
+    }
 
     /// <summary>Whether the payload is held by reference (<see cref="AttachPayload"/>).</summary>
     public bool HasReferencedPayload => _payload is not null;
+
+    /// <summary>How many pieces the payload held by reference is in (0 when none): one per send-queue chunk it
+    /// spans, as an skb has one frag per page.</summary>
+    public int ReferencedFragmentCount => _payload is null ? 0 : 1 + _moreCount;
+
+    /// <summary>Piece <paramref name="index"/> of the payload held by reference, in order.</summary>
+    public ReadOnlySpan<byte> ReferencedFragment(int index)
+    {
+        if (index == 0 && _payload is not null)
+        {
+            return _payload.AsSpan(_payloadOffset, _firstLength);
+        }
+
+        if ((uint)(index - 1) >= (uint)_moreCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), $"piece {index} of {ReferencedFragmentCount}");
+        }
+
+        Fragment f = _more![index - 1];
+        return f.Array.AsSpan(f.Offset, f.Length);
+    }
 
     /// <summary>
     /// Makes <paramref name="length"/> bytes of <paramref name="array"/> from <paramref name="offset"/> this packet's
@@ -106,9 +140,81 @@ public sealed class PacketBuffer : IDisposable
 
         _payload = array;
         _payloadOffset = offset;
+        _firstLength = length;
         _payloadLength = length;
         _payloadLease = lease;
         _transportFromEnd = transportHeaderLength;
+    }
+
+    /// <summary>The most pieces a payload held by reference may be in (Linux's MAX_SKB_FRAGS).</summary>
+    public const int MaxReferencedFragments = 17;
+
+    /// <summary>
+    /// Adds <paramref name="length"/> bytes of <paramref name="array"/> from <paramref name="offset"/> behind the
+    /// payload already held by reference (<see cref="AttachPayload"/>), held by <paramref name="lease"/> likewise: a
+    /// segment whose bytes span send-queue chunks. The buffer keeps tailroom for the whole payload.
+    /// </summary>
+    public void AppendPayloadFragment(byte[] array, int offset, int length, ChunkLease lease)
+    {
+        ArgumentNullException.ThrowIfNull(array);
+        ArgumentNullException.ThrowIfNull(lease);
+        if (_payload is null)
+        {
+            throw new InvalidOperationException("no payload held by reference to add a piece to (AttachPayload first)");
+        }
+
+        if (length <= 0 || _payloadLength + length > Tailroom || 1 + _moreCount >= MaxReferencedFragments)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length),
+                $"{length} B more behind {_payloadLength} B referenced in {1 + _moreCount} pieces, with {Tailroom} B of tailroom");
+        }
+
+        _more ??= new Fragment[4];
+        if (_moreCount == _more.Length)
+        {
+            Array.Resize(ref _more, Math.Min(2 * _more.Length, MaxReferencedFragments - 1));
+        }
+
+        _more[_moreCount++] = new Fragment(array, offset, length, lease);
+        _payloadLength += length;
+    }
+
+    /// <summary>
+    /// When bytes [<paramref name="offset"/>, +<paramref name="length"/>) of the payload held by reference lie in one
+    /// piece, makes them <paramref name="destination"/>'s payload by reference too (another hold on the same chunk,
+    /// as <see cref="AttachPayload"/> with <paramref name="transportHeaderLength"/>) and returns true: a NIC's TSO
+    /// cutting a frame out of a large segment without copying it. False, and nothing attached, otherwise.
+    /// </summary>
+    public bool TryLendPayloadRange(int offset, int length, PacketBuffer destination, int transportHeaderLength)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (_payload is null || offset < 0 || length <= 0 || offset + length > _payloadLength)
+        {
+            return false;
+        }
+
+        int pieceStart = 0;
+        for (int i = 0; i <= _moreCount; i++)
+        {
+            (byte[] array, int arrayOffset, int pieceLength, ChunkLease lease) = i == 0
+                ? (_payload, _payloadOffset, _firstLength, _payloadLease!)
+                : (_more![i - 1].Array, _more[i - 1].Offset, _more[i - 1].Length, _more[i - 1].Lease);
+            if (offset < pieceStart + pieceLength)
+            {
+                if (offset + length > pieceStart + pieceLength)
+                {
+                    return false; // it straddles two pieces
+                }
+
+                lease.Acquire();
+                destination.AttachPayload(array, arrayOffset + offset - pieceStart, length, lease, transportHeaderLength);
+                return true;
+            }
+
+            pieceStart += pieceLength;
+        }
+
+        return false;
     }
 
     /// <summary>Copies a payload held by reference in behind the head, completes the TCP checksum with its sum, and
@@ -121,7 +227,15 @@ public sealed class PacketBuffer : IDisposable
         }
 
         int headEnd = _start + _length;
-        ulong payloadSum = InternetChecksum.CopyAndAccumulate(_payload.AsSpan(_payloadOffset, _payloadLength), _array.AsSpan(headEnd, _payloadLength));
+        ulong payloadSum = InternetChecksum.CopyAndAccumulate(_payload.AsSpan(_payloadOffset, _firstLength), _array.AsSpan(headEnd, _firstLength));
+        int at = _firstLength;
+        for (int i = 0; i < _moreCount; i++)
+        {
+            Fragment f = _more![i];
+            ulong pieceSum = InternetChecksum.CopyAndAccumulate(f.Array.AsSpan(f.Offset, f.Length), _array.AsSpan(headEnd + at, f.Length));
+            payloadSum += (at & 1) == 0 ? InternetChecksum.Fold(pieceSum) : InternetChecksum.ShiftByOneByte(pieceSum); // RFC 1071 §2(B)
+            at += f.Length;
+        }
         int tcpStart = headEnd - _transportFromEnd;
         if (_mergedHeader)
         {
@@ -158,19 +272,30 @@ public sealed class PacketBuffer : IDisposable
 
         destination._payload = _payload;
         destination._payloadOffset = _payloadOffset;
+        destination._firstLength = _firstLength;
         destination._payloadLength = _payloadLength;
         destination._payloadLease = _payloadLease;
         destination._transportFromEnd = _transportFromEnd;
         destination._mergedHeader = _mergedHeader;
-        ForgetPayload(); // the hold moved with it
+        (destination._more, _more) = (_more, destination._more); // the pieces' array changes hands, nothing is allocated
+        destination._moreCount = _moreCount;
+        _moreCount = 0;
+        ForgetPayload(); // the holds moved with it
     }
 
-    /// <summary>Whether both payloads are held by reference and <paramref name="next"/>'s starts where this one's
-    /// ends, in the same array.</summary>
+    /// <summary>Whether both payloads are held by reference and <paramref name="next"/>'s (one piece) starts where
+    /// this one's last piece ends, in the same array.</summary>
     public bool ReferencedPayloadContinuesWith(PacketBuffer next)
     {
         ArgumentNullException.ThrowIfNull(next);
-        return _payload is not null && ReferenceEquals(_payload, next._payload) && next._payloadOffset == _payloadOffset + _payloadLength;
+        if (_payload is null || next._payload is null || next._moreCount > 0)
+        {
+            return false;
+        }
+
+        return _moreCount == 0
+            ? ReferenceEquals(_payload, next._payload) && next._payloadOffset == _payloadOffset + _firstLength
+            : ReferenceEquals(_more![_moreCount - 1].Array, next._payload) && next._payloadOffset == _more[_moreCount - 1].Offset + _more[_moreCount - 1].Length;
     }
 
     /// <summary>
@@ -184,6 +309,15 @@ public sealed class PacketBuffer : IDisposable
         if (!ReferencedPayloadContinuesWith(next) || Tailroom < _payloadLength + next._payloadLength)
         {
             return false;
+        }
+
+        if (_moreCount == 0)
+        {
+            _firstLength += next._payloadLength;
+        }
+        else
+        {
+            _more![_moreCount - 1].Length += next._payloadLength;
         }
 
         _payloadLength += next._payloadLength;
@@ -205,14 +339,23 @@ public sealed class PacketBuffer : IDisposable
     private void ReleasePayload()
     {
         ChunkLease? lease = _payloadLease;
+        for (int i = 0; i < _moreCount; i++)
+        {
+            _more![i].Lease.Release();
+            _more[i] = default;
+        }
+
+        _moreCount = 0;
         ForgetPayload();
         lease?.Release();
     }
 
     private void ForgetPayload()
     {
+        Debug.Assert(_moreCount == 0, "pieces forgotten without their holds released or moved");
         _payload = null;
         _payloadOffset = 0;
+        _firstLength = 0;
         _payloadLength = 0;
         _payloadLease = null;
         _transportFromEnd = 0;
@@ -234,17 +377,33 @@ public sealed class PacketBuffer : IDisposable
             _array.AsSpan(_start + offset, fromHead).CopyTo(destination);
         }
 
-        if (fromHead < destination.Length)
+        int copied = fromHead;
+        int inPayload = offset + fromHead - _length; // where the rest starts in the payload held by reference
+        for (int i = 0; copied < destination.Length; i++)
         {
-            int inPayload = offset + fromHead - _length;
-            _payload.AsSpan(_payloadOffset + inPayload, destination.Length - fromHead).CopyTo(destination[fromHead..]);
+            ReadOnlySpan<byte> piece = ReferencedFragment(i);
+            if (inPayload >= piece.Length)
+            {
+                inPayload -= piece.Length;
+                continue;
+            }
+
+            int n = Math.Min(piece.Length - inPayload, destination.Length - copied);
+            piece.Slice(inPayload, n).CopyTo(destination[copied..]);
+            copied += n;
+            inPayload = 0;
         }
     }
 
+    // The payload held by reference: its first piece here, any further ones (a segment across send-queue chunks) in
+    // _more, whose array is kept for the buffer's next use; _payloadLength counts all of them.
     private byte[]? _payload;
     private int _payloadOffset;
+    private int _firstLength;
     private int _payloadLength;
     private ChunkLease? _payloadLease;
+    private Fragment[]? _more;
+    private int _moreCount;
     private int _transportFromEnd;
     private bool _mergedHeader;
 
@@ -388,4 +547,6 @@ public sealed class PacketBuffer : IDisposable
 
         _pool.Return(this);
     }
+
+    private record struct Fragment(byte[] Array, int Offset, int Length, ChunkLease Lease);
 }

@@ -204,7 +204,7 @@ public sealed class SimulatedWire
         int length = packet.Length;
         if (length > impairments.Mtu)
         {
-            if (length > GsoMaxSize || !IsTcp(packet.Span))
+            if (length > GsoMaxSize || !IsTcp(packet.Head))
             {
                 sender.Counters.TxDropped++;
                 packet.Dispose();
@@ -250,11 +250,15 @@ public sealed class SimulatedWire
     /// <summary>TCP segmentation offload (<see cref="HardwareSegmentation"/>): cuts <paramref name="packet"/> (a
     /// large TCP segment) into frames and puts each on the line as if it had been sent alone; disposes the packet.
     /// A segment the cut cannot read is refused like an oversized packet (<c>tx_dropped</c>).</summary>
+    /// <remarks>A frame whose payload lies in one piece of a payload held by reference (a send-queue chunk) holds
+    /// that piece by reference too, with the partial checksum such a packet carries, as Linux's GSO segments share
+    /// the large skb's frags; any other frame is written whole, its checksum computed here.</remarks>
     private void TransmitSegmented(SimulatedPort sender, Direction direction, PacketBuffer packet, Instant now)
     {
-        ReadOnlySpan<byte> large = packet.Span;
-        if (!TcpSegmentation.TryGetLayout(large, packet.GsoSize > 0 ? packet.GsoSize : int.MaxValue, direction.Impairments.Mtu,
-                out TcpSegmentation.Layout layout))
+        bool referenced = packet.HasReferencedPayload;
+        ReadOnlySpan<byte> large = referenced ? packet.Head : packet.Span;
+        if (!TcpSegmentation.TryGetLayout(large, packet.Length, packet.GsoSize > 0 ? packet.GsoSize : int.MaxValue, direction.Impairments.Mtu,
+                out TcpSegmentation.Layout layout) || (referenced && large.Length != layout.HeadersLength))
         {
             sender.Counters.TxDropped++;
             packet.Dispose();
@@ -263,6 +267,7 @@ public sealed class SimulatedWire
 
         sender.Counters.TxGsoPackets++; // taken as one large segment, leaving as frames
         int frames = layout.FrameCount;
+        int headers = layout.HeadersLength;
         for (int i = 0; i < frames; i++)
         {
             int length = layout.FrameLength(i);
@@ -279,8 +284,28 @@ public sealed class SimulatedWire
                 continue;
             }
 
-            TcpSegmentation.WriteFrame(large, layout, i, frame.Append(length));
-            frame.ChecksumTrusted = true; // the wire computed it over bytes nobody else has touched
+            if (!referenced)
+            {
+                TcpSegmentation.WriteFrame(large, layout, i, frame.Append(length));
+            }
+            else
+            {
+                Span<byte> frameHeaders = frame.Append(headers);
+                int payloadOffset = i * layout.SegmentSize;
+                int payload = length - headers;
+                if (packet.TryLendPayloadRange(payloadOffset, payload, frame, headers - layout.IPHeaderLength))
+                {
+                    TcpSegmentation.WriteFrameHeaders(large, layout, i, frameHeaders, payloadSum: 0);
+                }
+                else
+                {
+                    Span<byte> bytes = frame.Append(payload);
+                    packet.CopyTo(headers + payloadOffset, bytes);
+                    TcpSegmentation.WriteFrameHeaders(large, layout, i, frameHeaders, InternetChecksum.Accumulate(bytes));
+                }
+            }
+
+            frame.ChecksumTrusted = true; // the wire computed it (or completes it where the payload is joined)
             PutOnLine(sender, direction, frame, now);
         }
 

@@ -731,24 +731,24 @@ public sealed partial class TcpConnection
             return;
         }
 
-        if (len > 0 && _sendQueue!.TryLend(queueOffset, len, out byte[] chunk, out int chunkOffset, out ChunkLease lease))
+        Span<byte> head = packet!.Prepend(headerLength);
+        if (len > 0 && _sendQueue!.TryLendInto(queueOffset, len, packet, headerLength))
         {
-            // The payload stays in the send queue and the packet points at it (Linux's skb frags on the socket's
-            // pages); the checksum covers the header now and takes the payload's sum where the bytes are joined
-            // (PacketBuffer.Materialize: IP output for a device that cannot take the reference, a capture, a copy).
-            header.WriteWithoutPayloadTo(packet!.Prepend(headerLength), Tuple.LocalAddress, Tuple.RemoteAddress, len);
-            packet.AttachPayload(chunk, chunkOffset, len, lease, headerLength);
+            // The payload stays in the send queue and the packet points at it, a piece per chunk it spans (Linux's
+            // skb frags on the socket's pages); the checksum covers the header now and takes the payload's sum where
+            // the bytes are joined (PacketBuffer.Materialize: IP output for a device that cannot take the reference,
+            // a capture, a copy).
+            header.WriteWithoutPayloadTo(head, Tuple.LocalAddress, Tuple.RemoteAddress, len);
         }
         else
         {
             ulong payloadSum = 0;
             if (len > 0)
             {
-                Span<byte> payload = packet!.Append(len);
+                Span<byte> payload = packet.Append(len);
                 _sendQueue!.PeekAndAccumulate(queueOffset, payload, ref payloadSum); // checksum on copy: one pass
             }
 
-            packet!.Prepend(headerLength);
             header.WriteTo(packet.Span, Tuple.LocalAddress, Tuple.RemoteAddress, payloadSum);
         }
 

@@ -139,4 +139,100 @@ public sealed class ReferencedPayloadTests
         Assert.Same(lent, cache.Rent(1024));
         Assert.Throws<InvalidOperationException>(() => first.Release());
     }
+
+    [Theory]
+    [InlineData(0, 3000, 3)] // from a chunk's start
+    [InlineData(1001, 2047, 3)] // odd piece lengths: 1023, 1024, 0 past the odd boundary
+    [InlineData(7, 1017, 1)] // inside one chunk
+    [InlineData(1023, 2, 2)] // one byte each side of a boundary
+    [InlineData(513, 3583, 4)]
+    public void A_payload_lent_across_chunks_is_held_in_pieces_and_joins_with_its_checksum_complete(int offsetInQueue, int length, int pieces)
+    {
+        var budget = new MemoryBudget(1 << 20);
+        var pool = new PacketBufferPool(budget);
+        var queue = new ByteQueue(budget, BudgetCause.SendBuffer, chunkSize: 1024, arrays: pool.Arrays);
+        byte[] data = Pattern(4096, length);
+        queue.Write(data);
+        TcpHeader header = Header();
+        ReadOnlySpan<byte> expected = data.AsSpan(offsetInQueue, length);
+
+        Assert.True(pool.TryRent(header.Length + length, BudgetCause.PacketTx, out PacketBuffer? packet));
+        header.WriteWithoutPayloadTo(packet.Prepend(header.Length), Source, Destination, length);
+        Assert.True(queue.TryLendInto(offsetInQueue, length, packet, header.Length));
+
+        Assert.Equal(pieces, packet.ReferencedFragmentCount);
+        Assert.Equal(header.Length + length, packet.Length);
+        var joinedPieces = new List<byte>();
+        for (int i = 0; i < pieces; i++)
+        {
+            joinedPieces.AddRange(packet.ReferencedFragment(i).ToArray());
+        }
+
+        Assert.Equal(expected.ToArray(), joinedPieces.ToArray());
+        int skip = Math.Min(5, length - 1);
+        var across = new byte[length - skip];
+        packet.CopyTo(header.Length + skip, across); // across pieces, not joined
+        Assert.Equal(expected[skip..].ToArray(), across);
+        if (pieces > 1)
+        {
+            Assert.Throws<InvalidOperationException>(() => packet.ReferencedPayload.Length);
+        }
+
+        // RFC 1071 §2(B): a piece starting at an odd offset of the segment adds its sum byte-swapped.
+        ulong check = InternetChecksum.PseudoHeader(Source, Destination, IPProtocol.Tcp, packet.Length);
+        Assert.Equal(0, InternetChecksum.Finish(InternetChecksum.Accumulate(packet.Span, check)));
+        Assert.Equal(expected.ToArray(), packet.Span[header.Length..].ToArray());
+        Assert.False(packet.HasReferencedPayload);
+        packet.Dispose();
+        queue.Discard(queue.Length);
+        Assert.Equal(0, budget.InUse); // every piece's hold released: every chunk went back
+    }
+
+    [Fact]
+    public void A_range_inside_one_piece_is_lent_on_with_its_own_hold_and_a_straddling_range_is_not()
+    {
+        var budget = new MemoryBudget(1 << 20);
+        var pool = new PacketBufferPool(budget);
+        var queue = new ByteQueue(budget, BudgetCause.SendBuffer, chunkSize: 1024, arrays: pool.Arrays);
+        byte[] data = Pattern(4096, 11);
+        queue.Write(data);
+        Assert.True(pool.TryRent(40 + 3000, BudgetCause.PacketTx, out PacketBuffer? large));
+        Header().WriteWithoutPayloadTo(large.Prepend(Header().Length), Source, Destination, 3000);
+        Assert.True(queue.TryLendInto(100, 3000, large, Header().Length)); // pieces of 924, 1024, 1024, 28 B
+
+        Assert.True(pool.TryRent(40 + 1000, BudgetCause.PacketTx, out PacketBuffer? frame));
+        frame.Append(Header().Length);
+        Assert.True(large.TryLendPayloadRange(924, 1000, frame, Header().Length)); // inside the second piece
+        Assert.Equal(data.AsSpan(1024, 1000).ToArray(), frame.ReferencedPayload.ToArray());
+
+        Assert.True(pool.TryRent(40 + 1000, BudgetCause.PacketTx, out PacketBuffer? straddling));
+        straddling.Append(Header().Length);
+        Assert.False(large.TryLendPayloadRange(1900, 100, straddling, Header().Length));
+        Assert.False(large.TryLendPayloadRange(2990, 20, straddling, Header().Length)); // beyond the payload
+        Assert.False(straddling.HasReferencedPayload);
+
+        large.Dispose(); // the frame still holds the second chunk
+        queue.Discard(queue.Length);
+        Assert.Equal(data.AsSpan(1024, 1000).ToArray(), frame.ReferencedPayload.ToArray());
+        frame.Dispose();
+        straddling.Dispose();
+        Assert.Equal(0, pool.LeasedCount);
+    }
+
+    [Fact]
+    public void Bytes_spanning_more_chunks_than_a_packet_holds_pieces_are_not_lent()
+    {
+        var budget = new MemoryBudget(1 << 20);
+        var pool = new PacketBufferPool(budget);
+        var queue = new ByteQueue(budget, BudgetCause.SendBuffer, chunkSize: 64, arrays: pool.Arrays);
+        queue.Write(Pattern(4096, 13));
+        Assert.True(pool.TryRent(40 + 4096, BudgetCause.PacketTx, out PacketBuffer? packet));
+        packet.Prepend(Header().Length);
+
+        Assert.False(queue.TryLendInto(0, 64 * PacketBuffer.MaxReferencedFragments + 1, packet, Header().Length));
+        Assert.False(packet.HasReferencedPayload);
+        Assert.True(queue.TryLendInto(0, 64 * PacketBuffer.MaxReferencedFragments, packet, Header().Length));
+        Assert.Equal(PacketBuffer.MaxReferencedFragments, packet.ReferencedFragmentCount);
+        packet.Dispose();
+    }
 }

@@ -53,9 +53,11 @@ public sealed class SimulatedWireHandOverTests
     }
 
     [Theory]
-    [InlineData(false)] // the receiver reads the payloads where they are (GRO, IP and TCP input)
-    [InlineData(true)] // a tap on the line: each packet is joined as it is delivered
-    public void HandOver_TcpSendsPayloadsByReferenceAndEveryByteArrivesThroughLossDuplicatesReorderingAndCorruption(bool tap)
+    [InlineData(false, false)] // the receiver reads the payloads where they are (GRO, IP and TCP input)
+    [InlineData(true, false)] // a tap on the line: each packet is joined as it is delivered
+    [InlineData(false, true)] // large segments lent across chunks, cut into frames that share their pieces
+    [InlineData(true, true)]
+    public void HandOver_TcpSendsPayloadsByReferenceAndEveryByteArrivesThroughLossDuplicatesReorderingAndCorruption(bool tap, bool tso)
     {
         var impairments = new LinkImpairments
         {
@@ -69,6 +71,8 @@ public sealed class SimulatedWireHandOverTests
         wire.CopyPackets = false;
         wire.GenericReceiveOffload = true;
         wire.RxCoalesce = TimeSpan.FromMicroseconds(50);
+        wire.GsoMaxSize = tso ? 65535 : 0;
+        wire.HardwareSegmentation = tso;
         int tapped = 0, badChecksums = 0;
         wire.Tap = !tap ? null : (bytes, at) =>
         {
@@ -108,6 +112,13 @@ public sealed class SimulatedWireHandOverTests
 
         sim.RunFor(TimeSpan.FromSeconds(200)); // both ends close: every packet delivered or dropped, and released
         Assert.True(wire.Counters.SentByReference > 1000, $"{wire.Counters.SentByReference} packets sent by reference");
+        if (tso)
+        {
+            // The sender handed over large segments; nine frames in ten left holding their chunk (the rest straddle two).
+            Assert.True(wire.A.Counters.TxGsoPackets > 20, $"{wire.A.Counters.TxGsoPackets} large segments");
+            Assert.True(wire.Counters.SentByReference * 10 > (data.Length / 1448) * 8, $"{wire.Counters.SentByReference} frames by reference");
+        }
+
         Assert.True(wire.Counters.Lost > 0 && wire.Counters.Duplicated > 0 && wire.Counters.Reordered > 0 && wire.Counters.Corrupted > 0);
         if (tap)
         {
