@@ -180,41 +180,46 @@ public sealed class PacketBuffer : IDisposable
     }
 
     /// <summary>
-    /// When bytes [<paramref name="offset"/>, +<paramref name="length"/>) of the payload held by reference lie in one
-    /// piece, makes them <paramref name="destination"/>'s payload by reference too (another hold on the same chunk,
-    /// as <see cref="AttachPayload"/> with <paramref name="transportHeaderLength"/>) and returns true: a NIC's TSO
-    /// cutting a frame out of a large segment without copying it. False, and nothing attached, otherwise.
+    /// Makes bytes [<paramref name="offset"/>, +<paramref name="length"/>) of the payload held by reference
+    /// <paramref name="destination"/>'s payload by reference too, in the pieces they lie in, each with a hold of its
+    /// own on its chunk (as <see cref="AttachPayload"/> with <paramref name="transportHeaderLength"/>), and returns
+    /// true: a NIC's TSO cutting a frame out of a large segment without copying it, as Linux's GSO segments share
+    /// the large skb's frags. False, and nothing attached, when there is no such range or the destination already
+    /// holds a payload by reference.
     /// </summary>
     public bool TryLendPayloadRange(int offset, int length, PacketBuffer destination, int transportHeaderLength)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        if (_payload is null || offset < 0 || length <= 0 || offset + length > _payloadLength)
+        if (_payload is null || destination._payload is not null || offset < 0 || length <= 0 || offset + length > _payloadLength)
         {
             return false;
         }
 
-        int pieceStart = 0;
-        for (int i = 0; i <= _moreCount; i++)
+        int pieceStart = 0, lent = 0;
+        for (int i = 0; lent < length; i++)
         {
-            (byte[] array, int arrayOffset, int pieceLength, ChunkLease lease) = i == 0
-                ? (_payload, _payloadOffset, _firstLength, _payloadLease!)
-                : (_more![i - 1].Array, _more[i - 1].Offset, _more[i - 1].Length, _more[i - 1].Lease);
-            if (offset < pieceStart + pieceLength)
+            Fragment piece = Piece(i);
+            int from = offset + lent - pieceStart; // where the range continues in this piece
+            if (from < piece.Length)
             {
-                if (offset + length > pieceStart + pieceLength)
+                int n = Math.Min(piece.Length - from, length - lent);
+                piece.Lease.Acquire();
+                if (lent == 0)
                 {
-                    return false; // it straddles two pieces
+                    destination.AttachPayload(piece.Array, piece.Offset + from, n, piece.Lease, transportHeaderLength);
+                }
+                else
+                {
+                    destination.AppendPayloadFragment(piece.Array, piece.Offset + from, n, piece.Lease);
                 }
 
-                lease.Acquire();
-                destination.AttachPayload(array, arrayOffset + offset - pieceStart, length, lease, transportHeaderLength);
-                return true;
+                lent += n;
             }
 
-            pieceStart += pieceLength;
+            pieceStart += piece.Length;
         }
 
-        return false;
+        return true;
     }
 
     /// <summary>Copies a payload held by reference in behind the head, completes the TCP checksum with its sum, and
@@ -283,46 +288,55 @@ public sealed class PacketBuffer : IDisposable
         ForgetPayload(); // the holds moved with it
     }
 
-    /// <summary>Whether both payloads are held by reference and <paramref name="next"/>'s (one piece) starts where
-    /// this one's last piece ends, in the same array.</summary>
-    public bool ReferencedPayloadContinuesWith(PacketBuffer next)
+    /// <summary>
+    /// When both payloads are held by reference, the buffer has room to join both and the pieces fit, makes
+    /// <paramref name="next"/>'s payload continue this one's without copying it and returns true: a piece that
+    /// continues this payload's last in the same array (the next segment from the same send-queue chunk) extends it,
+    /// the others are added with holds of their own (<paramref name="next"/> keeps its holds until it is disposed).
+    /// GRO merging without copying.
+    /// </summary>
+    public bool TryAppendReferencedPayload(PacketBuffer next)
     {
         ArgumentNullException.ThrowIfNull(next);
-        if (_payload is null || next._payload is null || next._moreCount > 0)
+        if (_payload is null || next._payload is null || Tailroom < _payloadLength + next._payloadLength)
         {
             return false;
         }
 
-        return _moreCount == 0
-            ? ReferenceEquals(_payload, next._payload) && next._payloadOffset == _payloadOffset + _firstLength
-            : ReferenceEquals(_more![_moreCount - 1].Array, next._payload) && next._payloadOffset == _more[_moreCount - 1].Offset + _more[_moreCount - 1].Length;
-    }
-
-    /// <summary>
-    /// When <paramref name="next"/>'s payload held by reference continues this packet's in the same array (the next
-    /// segment from the same send-queue chunk) and the buffer has room to join both, makes this packet's reference
-    /// cover both and returns true; <paramref name="next"/> keeps its own hold until it is disposed. GRO merging
-    /// without copying.
-    /// </summary>
-    public bool TryExtendPayload(PacketBuffer next)
-    {
-        if (!ReferencedPayloadContinuesWith(next) || Tailroom < _payloadLength + next._payloadLength)
+        Fragment last = Piece(_moreCount);
+        bool continues = ReferenceEquals(last.Array, next._payload) && next._payloadOffset == last.Offset + last.Length;
+        int added = 1 + next._moreCount - (continues ? 1 : 0);
+        if (1 + _moreCount + added > MaxReferencedFragments)
         {
             return false;
         }
 
-        if (_moreCount == 0)
+        for (int i = 0; i <= next._moreCount; i++)
         {
-            _firstLength += next._payloadLength;
-        }
-        else
-        {
-            _more![_moreCount - 1].Length += next._payloadLength;
+            Fragment piece = next.Piece(i);
+            if (i == 0 && continues)
+            {
+                if (_moreCount == 0)
+                {
+                    _firstLength += piece.Length;
+                }
+                else
+                {
+                    _more![_moreCount - 1].Length += piece.Length;
+                }
+
+                _payloadLength += piece.Length;
+                continue;
+            }
+
+            piece.Lease.Acquire();
+            AppendPayloadFragment(piece.Array, piece.Offset, piece.Length, piece.Lease);
         }
 
-        _payloadLength += next._payloadLength;
         return true;
     }
+
+    private Fragment Piece(int index) => index == 0 ? new Fragment(_payload!, _payloadOffset, _firstLength, _payloadLease!) : _more![index - 1];
 
     /// <summary>GRO merged segments into this one and rewrote its headers (an option-less IPv4 header right before
     /// the TCP header): the TCP checksum is computed afresh if the payload is ever joined.</summary>

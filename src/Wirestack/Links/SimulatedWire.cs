@@ -250,9 +250,9 @@ public sealed class SimulatedWire
     /// <summary>TCP segmentation offload (<see cref="HardwareSegmentation"/>): cuts <paramref name="packet"/> (a
     /// large TCP segment) into frames and puts each on the line as if it had been sent alone; disposes the packet.
     /// A segment the cut cannot read is refused like an oversized packet (<c>tx_dropped</c>).</summary>
-    /// <remarks>A frame whose payload lies in one piece of a payload held by reference (a send-queue chunk) holds
-    /// that piece by reference too, with the partial checksum such a packet carries, as Linux's GSO segments share
-    /// the large skb's frags; any other frame is written whole, its checksum computed here.</remarks>
+    /// <remarks>When the large segment's payload is held by reference (send-queue chunks), each frame holds its part
+    /// of those pieces by reference too, with the partial checksum such a packet carries, as Linux's GSO segments
+    /// share the large skb's frags; otherwise each frame is written whole, its checksum computed here.</remarks>
     private void TransmitSegmented(SimulatedPort sender, Direction direction, PacketBuffer packet, Instant now)
     {
         bool referenced = packet.HasReferencedPayload;
@@ -293,16 +293,14 @@ public sealed class SimulatedWire
                 Span<byte> frameHeaders = frame.Append(headers);
                 int payloadOffset = i * layout.SegmentSize;
                 int payload = length - headers;
-                if (packet.TryLendPayloadRange(payloadOffset, payload, frame, headers - layout.IPHeaderLength))
+                if (!packet.TryLendPayloadRange(payloadOffset, payload, frame, headers - layout.IPHeaderLength))
                 {
-                    TcpSegmentation.WriteFrameHeaders(large, layout, i, frameHeaders, payloadSum: 0);
+                    sender.Counters.TxDropped++; // cannot happen for a layout read from this packet; never sent short
+                    frame.Dispose();
+                    continue;
                 }
-                else
-                {
-                    Span<byte> bytes = frame.Append(payload);
-                    packet.CopyTo(headers + payloadOffset, bytes);
-                    TcpSegmentation.WriteFrameHeaders(large, layout, i, frameHeaders, InternetChecksum.Accumulate(bytes));
-                }
+
+                TcpSegmentation.WriteFrameHeaders(large, layout, i, frameHeaders, payloadSum: 0);
             }
 
             frame.ChecksumTrusted = true; // the wire computed it (or completes it where the payload is joined)

@@ -77,17 +77,18 @@ public static class ReceiveOffload
             return false;
         }
 
-        // Payloads held by reference that continue each other in the sender's chunk (consecutive segments) merge
-        // without a copy: the merged packet's reference covers both. Anything else is copied into one buffer.
+        // Payloads held by reference (the sender's chunks) merge without a copy: the merged packet holds next's
+        // pieces too, a piece that continues its last one in the same chunk extending it (Linux's skb_gro_receive
+        // adds frags). Anything else is copied into one buffer.
         int headersLength = IPv4HeaderLength + hTcp;
-        bool byReference = head.ReferencedPayloadContinuesWith(next) &&
+        bool byReference = head.HasReferencedPayload && next.HasReferencedPayload &&
             head.Head.Length == headersLength && next.Head.Length == IPv4HeaderLength + nTcp;
         if (byReference && head.Tailroom < hPayload + nPayload && !TryMoveToLarger(ref head, pool, keepReference: true))
         {
             return false; // no memory for the merge: deliver the segments one by one
         }
 
-        if (!byReference || !head.TryExtendPayload(next))
+        if (!byReference || !head.TryAppendReferencedPayload(next))
         {
             if ((head.HasReferencedPayload || head.Tailroom < nPayload) && !TryMoveToLarger(ref head, pool, keepReference: false))
             {

@@ -16,7 +16,7 @@ public sealed partial class TcpConnection
     private bool _notifyPending;
 
     /// <summary>A segment for this connection. <paramref name="payload"/> is lent for the call.</summary>
-    internal void OnSegment(in TcpHeader h, ReadOnlySpan<byte> payload, Instant now)
+    internal void OnSegment(in TcpHeader h, SegmentText payload, Instant now)
     {
         _lastReceived = now;
         _keepProbes = 0;
@@ -49,7 +49,7 @@ public sealed partial class TcpConnection
     }
 
     /// <summary>RFC 9293 §3.10.7.3, SYN-SENT.</summary>
-    private void OnSegmentSynSent(in TcpHeader h, ReadOnlySpan<byte> payload, Instant now)
+    private void OnSegmentSynSent(in TcpHeader h, SegmentText payload, Instant now)
     {
         bool hasAck = h.Has(TcpFlags.Ack);
         // first: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit is set) ... and discard".
@@ -134,7 +134,7 @@ public sealed partial class TcpConnection
     }
 
     /// <summary>RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states.</summary>
-    private void OnSegmentSynchronized(in TcpHeader segment, ReadOnlySpan<byte> payload, Instant now)
+    private void OnSegmentSynchronized(in TcpHeader segment, SegmentText payload, Instant now)
     {
         TcpHeader h = segment;
         if (State == TcpState.SynReceived && h.Has(TcpFlags.Syn) && h.Has(TcpFlags.Ack) && !h.Has(TcpFlags.Rst) && h.SequenceNumber == _irs)

@@ -10,7 +10,7 @@ namespace Wirestack.Tcp;
 public sealed partial class TcpConnection
 {
     /// <summary>In-order and out-of-order data (RFC 9293 §3.10.7.4 seventh), trimmed to the window.</summary>
-    private void AcceptText(SeqNumber seq, ReadOnlySpan<byte> payload, Instant now, bool finFollows = false)
+    private void AcceptText(SeqNumber seq, SegmentText payload, Instant now, bool finFollows = false)
     {
         _everHadData = true;
         // Trim what is already received.
@@ -48,7 +48,7 @@ public sealed partial class TcpConnection
         if (seq == _rcvNxt)
         {
             _receiveQueue ??= _layer.RentQueue(BudgetCause.ReceiveBuffer);
-            int accepted = _receiveQueue.Write(payload);
+            int accepted = payload.WriteTo(_receiveQueue); // the one copy of each byte, piece by piece
             if (accepted < payload.Length)
             {
                 _layer.Counters.TCPRcvQDrop++;
@@ -90,7 +90,7 @@ public sealed partial class TcpConnection
         _ooo ??= new ReassemblyQueue(_layer.Budget, arrays: _layer.Ip.Pool.Arrays);
         long refusedBefore = _layer.Budget.FailuresFor(BudgetCause.ReceiveBuffer);
         int rangesBefore = _ooo.RangeCount;
-        int stored = _ooo.Insert(_rcvNxt, seq, payload);
+        int stored = InsertOutOfOrder(seq, payload);
         if (stored > 0)
         {
             _layer.Counters.TCPOFOQueue++;
@@ -101,6 +101,28 @@ public sealed partial class TcpConnection
         }
 
         SendAck(now);
+    }
+
+    /// <summary>Stores out-of-order text as one insertion (one arrival for the SACK blocks' order, RFC 2018 §4),
+    /// joining text in pieces first.</summary>
+    private int InsertOutOfOrder(SeqNumber seq, SegmentText payload)
+    {
+        if (payload.IsOnePiece)
+        {
+            return _ooo!.Insert(_rcvNxt, seq, payload.Span);
+        }
+
+        ByteArrayCache arrays = _layer.Ip.Pool.Arrays;
+        byte[] joined = arrays.Rent(payload.Length);
+        try
+        {
+            payload.CopyTo(joined);
+            return _ooo!.Insert(_rcvNxt, seq, joined.AsSpan(0, payload.Length));
+        }
+        finally
+        {
+            arrays.Return(joined);
+        }
     }
 
     /// <summary>RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment, and otherwise

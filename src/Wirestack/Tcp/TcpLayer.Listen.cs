@@ -10,7 +10,7 @@ namespace Wirestack.Tcp;
 public sealed partial class TcpLayer
 {
     /// <summary>RFC 9293 §3.10.7.2 LISTEN, with Linux's queue rules (seed 004 §1.4, §3.1).</summary>
-    private void OnListenerSegment(TcpListener listener, in TcpHeader h, FourTuple tuple, ReadOnlySpan<byte> payload, Instant now)
+    private void OnListenerSegment(TcpListener listener, in TcpHeader h, FourTuple tuple, SegmentText payload, Instant now)
     {
         if (h.Has(TcpFlags.Rst))
         {
@@ -102,7 +102,7 @@ public sealed partial class TcpLayer
     }
 
     /// <summary>An ACK to a listener: if it returns a valid cookie, the connection is rebuilt from it.</summary>
-    private bool TryCookieAck(TcpListener listener, in TcpHeader h, FourTuple tuple, ReadOnlySpan<byte> payload, Instant now)
+    private bool TryCookieAck(TcpListener listener, in TcpHeader h, FourTuple tuple, SegmentText payload, Instant now)
     {
         if (h.Has(TcpFlags.Rst))
         {

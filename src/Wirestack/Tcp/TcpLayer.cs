@@ -413,9 +413,10 @@ public sealed partial class TcpLayer : IIPDispatcher
 
     public void Deliver(in IPv4Header ip, PacketBuffer packet, Instant now)
     {
-        // A payload held by reference (TCP output's, handed over by a simulated wire) is read where it is when it is
-        // one piece, the head is exactly the header and the checksum needs no look; otherwise the packet is joined.
-        bool referenced = packet.ReferencedFragmentCount == 1 && packet.ChecksumTrusted && packet.Head.Length >= TcpSegment.MinHeaderLength &&
+        // A payload held by reference (TCP output's, handed over by a simulated wire), in one piece or several, is
+        // read where it is when the head is exactly the header and the checksum needs no look; otherwise the packet
+        // is joined first.
+        bool referenced = packet.HasReferencedPayload && packet.ChecksumTrusted && packet.Head.Length >= TcpSegment.MinHeaderLength &&
             (packet.Head[12] >> 4) * 4 == packet.Head.Length;
         if (TcpSegment.TryCreate(referenced ? packet.Head : packet.Span, out TcpSegment segment) != HeaderError.None)
         {
@@ -448,7 +449,8 @@ public sealed partial class TcpLayer : IIPDispatcher
             return;
         }
 
-        ReadOnlySpan<byte> payload = referenced ? packet.ReferencedPayload : segment.Payload;
+        SegmentText payload = !referenced ? segment.Payload
+            : packet.ReferencedFragmentCount == 1 ? packet.ReferencedPayload : new SegmentText(packet);
         var tuple = new FourTuple(ip.Destination, h.DestinationPort, ip.Source, h.SourcePort);
         if (_connections.TryGetValue(tuple, out TcpConnection? connection))
         {

@@ -189,7 +189,7 @@ public sealed class ReferencedPayloadTests
     }
 
     [Fact]
-    public void A_range_inside_one_piece_is_lent_on_with_its_own_hold_and_a_straddling_range_is_not()
+    public void A_range_of_a_payload_in_pieces_is_lent_on_in_its_own_pieces_with_holds_of_its_own()
     {
         var budget = new MemoryBudget(1 << 20);
         var pool = new PacketBufferPool(budget);
@@ -200,23 +200,63 @@ public sealed class ReferencedPayloadTests
         Header().WriteWithoutPayloadTo(large.Prepend(Header().Length), Source, Destination, 3000);
         Assert.True(queue.TryLendInto(100, 3000, large, Header().Length)); // pieces of 924, 1024, 1024, 28 B
 
-        Assert.True(pool.TryRent(40 + 1000, BudgetCause.PacketTx, out PacketBuffer? frame));
-        frame.Append(Header().Length);
-        Assert.True(large.TryLendPayloadRange(924, 1000, frame, Header().Length)); // inside the second piece
-        Assert.Equal(data.AsSpan(1024, 1000).ToArray(), frame.ReferencedPayload.ToArray());
+        Assert.True(pool.TryRent(40 + 1000, BudgetCause.PacketTx, out PacketBuffer? inside));
+        inside.Append(Header().Length);
+        Assert.True(large.TryLendPayloadRange(924, 1000, inside, Header().Length)); // inside the second piece
+        Assert.Equal(1, inside.ReferencedFragmentCount);
+        Assert.Equal(data.AsSpan(1024, 1000).ToArray(), inside.ReferencedPayload.ToArray());
 
-        Assert.True(pool.TryRent(40 + 1000, BudgetCause.PacketTx, out PacketBuffer? straddling));
+        Assert.True(pool.TryRent(40 + 1200, BudgetCause.PacketTx, out PacketBuffer? straddling));
         straddling.Append(Header().Length);
-        Assert.False(large.TryLendPayloadRange(1900, 100, straddling, Header().Length));
         Assert.False(large.TryLendPayloadRange(2990, 20, straddling, Header().Length)); // beyond the payload
-        Assert.False(straddling.HasReferencedPayload);
+        Assert.True(large.TryLendPayloadRange(1800, 1200, straddling, Header().Length)); // the last three pieces
+        Assert.Equal(3, straddling.ReferencedFragmentCount);
+        Assert.False(large.TryLendPayloadRange(0, 10, straddling, Header().Length)); // it holds a payload already
 
-        large.Dispose(); // the frame still holds the second chunk
+        large.Dispose(); // the frames still hold their chunks
         queue.Discard(queue.Length);
-        Assert.Equal(data.AsSpan(1024, 1000).ToArray(), frame.ReferencedPayload.ToArray());
-        frame.Dispose();
+        Assert.Equal(data.AsSpan(1024, 1000).ToArray(), inside.ReferencedPayload.ToArray());
+        var bytes = new byte[1200];
+        straddling.CopyTo(Header().Length, bytes);
+        Assert.Equal(data.AsSpan(1900, 1200).ToArray(), bytes);
+        inside.Dispose();
         straddling.Dispose();
         Assert.Equal(0, pool.LeasedCount);
+        Assert.Equal(0, budget.InUse); // every hold released, every chunk back
+    }
+
+    [Fact]
+    public void A_payload_in_pieces_appended_extends_the_last_piece_it_continues_and_holds_the_others()
+    {
+        var budget = new MemoryBudget(1 << 20);
+        var pool = new PacketBufferPool(budget);
+        var queue = new ByteQueue(budget, BudgetCause.SendBuffer, chunkSize: 1024, arrays: pool.Arrays);
+        byte[] data = Pattern(4096, 17);
+        queue.Write(data);
+        PacketBuffer Lent(int offset, int length)
+        {
+            Assert.True(pool.TryRent(40 + 3000, BudgetCause.PacketRx, out PacketBuffer? p));
+            p.Prepend(Header().Length);
+            Assert.True(queue.TryLendInto(offset, length, p, Header().Length));
+            return p;
+        }
+
+        PacketBuffer head = Lent(0, 900); // one piece in chunk 0
+        PacketBuffer next = Lent(900, 500); // 124 B continuing it, 376 B in chunk 1
+        Assert.True(head.TryAppendReferencedPayload(next));
+        Assert.Equal(2, head.ReferencedFragmentCount); // extended, then one piece added
+        next.Dispose();
+        PacketBuffer far = Lent(2100, 100); // not contiguous: a piece of its own
+        Assert.True(head.TryAppendReferencedPayload(far));
+        far.Dispose();
+
+        queue.Discard(queue.Length);
+        var bytes = new byte[1500];
+        head.CopyTo(Header().Length, bytes);
+        Assert.Equal([.. data.AsSpan(0, 1400), .. data.AsSpan(2100, 100)], bytes);
+        Assert.Equal(3, head.ReferencedFragmentCount);
+        head.Dispose();
+        Assert.Equal(0, budget.InUse);
     }
 
     [Fact]

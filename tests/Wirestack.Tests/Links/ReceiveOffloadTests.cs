@@ -227,7 +227,7 @@ public sealed class ReceiveOffloadTests
     }
 
     [Fact]
-    public void Lent_segments_that_do_not_continue_each_other_in_the_chunk_merge_by_copying()
+    public void Lent_segments_that_do_not_continue_each_other_in_the_chunk_merge_as_pieces_without_a_copy()
     {
         (PacketBufferPool pool, ByteQueue queue, byte[] data) = SendQueue(seed: 3);
         var counters = new LinkCounters();
@@ -235,11 +235,32 @@ public sealed class ReceiveOffloadTests
         // The next segment in sequence, but lent from elsewhere in the queue (a retransmission's bytes, say).
         Assert.True(ReceiveOffload.TryMerge(ref head, Referenced(pool, queue, 4000, 6000, 1000), pool, counters));
 
-        Assert.False(head.HasReferencedPayload);
+        Assert.Equal(2, head.ReferencedFragmentCount); // a piece each, nothing copied
+        Assert.Equal(data.AsSpan(0, 1000).ToArray(), head.ReferencedFragment(0).ToArray());
+        Assert.Equal(data.AsSpan(4000, 1000).ToArray(), head.ReferencedFragment(1).ToArray());
         Assert.Equal(1, counters.RxGroMerged);
-        IPv4Packet.TryCreate(head.Span, out IPv4Packet ip);
+        Assert.Equal(HeaderError.None, IPv4Packet.TryCreate(head.Span, out IPv4Packet ip)); // joined
+        Assert.Equal(HeaderError.None, TcpHeader.TryParse(TcpSegmentOf(ip), Source, Destination, out _)); // checksum completes
         Assert.Equal(data.AsSpan(0, 1000).ToArray(), ip.Payload.Slice(32, 1000).ToArray());
         Assert.Equal(data.AsSpan(4000, 1000).ToArray(), ip.Payload.Slice(1032, 1000).ToArray());
+        head.Dispose();
+        Assert.Equal(0, pool.LeasedCount);
+    }
+
+    [Fact]
+    public void A_whole_segment_after_a_lent_one_merges_by_copying()
+    {
+        (PacketBufferPool pool, ByteQueue queue, byte[] data) = SendQueue(seed: 4);
+        var counters = new LinkCounters();
+        PacketBuffer head = Referenced(pool, queue, 0, 5000, 1000);
+        PacketBuffer whole = Referenced(pool, queue, 1000, 6000, 1000);
+        whole.Materialize(); // as a copying wire or a tap leaves it
+
+        Assert.True(ReceiveOffload.TryMerge(ref head, whole, pool, counters));
+
+        Assert.False(head.HasReferencedPayload);
+        IPv4Packet.TryCreate(head.Span, out IPv4Packet ip);
+        Assert.Equal(data.AsSpan(0, 2000).ToArray(), ip.Payload.Slice(32, 2000).ToArray());
         head.Dispose();
         Assert.Equal(0, pool.LeasedCount);
     }
