@@ -65,6 +65,8 @@ public sealed class TcpCounters
     public long TCPToZeroWindowAdv;
     public long TCPFromZeroWindowAdv;
     public long TCPSpuriousRTOs;
+    public long TCPFullUndo;
+    public long TCPDSACKUndo;
     public long TCPDSACKOldSent;
     public long TCPDSACKOfoSent;
     public long TCPACKSkippedSynRecv;

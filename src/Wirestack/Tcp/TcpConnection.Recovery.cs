@@ -92,7 +92,7 @@ public sealed partial class TcpConnection
         {
             // The ACK that started recovery was counted by EnterRecovery already.
             int delivered = wasInRecovery ? NewlyDelivered(acked, sackedBefore) : 0;
-            OnAckInRecovery(ack, acked, delivered, LostBoundary() > lostBefore, now);
+            OnAckInRecovery(h, ack, acked, delivered, LostBoundary() > lostBefore, now);
         }
         else
         {
@@ -252,6 +252,7 @@ public sealed partial class TcpConnection
         if (isDsack)
         {
             _layer.Counters.TCPDSACKRecv++;
+            OnDuplicateReported(blocks[0], _sndUna - acked, now); // RFC 2883 §4: the D-SACK block comes first
         }
 
         if (!_inRecovery && _sndUna >= _recoveryPoint && _sack!.IsLost(_sndUna, Mss))
@@ -271,6 +272,15 @@ public sealed partial class TcpConnection
         ForgetLossProbe(); // Linux tcp_init_cwnd_reduction: no probe during recovery, TLP.end_seq = None
         int flight = FlightSize;
         int priorCwnd = Congestion!.Cwnd;
+        // Linux tcp_init_undo: what an undo restores if the losses turn out to be reordering. prior_ssthresh is
+        // tcp_current_ssthresh: the larger of ssthresh and three quarters of cwnd (unbounded in slow start).
+        ColdState undo = Cold;
+        undo.UndoActive = true;
+        undo.UndoMarker = _sndUna;
+        undo.UndoRetrans = 0;
+        undo.RetransStamp = 0;
+        undo.UndoPriorCwnd = priorCwnd;
+        undo.UndoPriorSsthresh = Math.Max(Congestion.Ssthresh, priorCwnd / 2 + priorCwnd / 4);
         Congestion.OnCongestionEvent(flight, now);
         _layer.Counters.TCPFastRetrans++;
         Trace?.Add(new TcpTraceEvent(now, "recovery", $"enter at {_sndUna.Value} (cwnd {Congestion.Cwnd}, ssthresh {Congestion.Ssthresh}, flight {flight})"));
@@ -304,7 +314,7 @@ public sealed partial class TcpConnection
     /// <param name="delivered">Bytes the ACK delivered for PRR (0 when EnterRecovery counted them).</param>
     /// <param name="newlyLost">The ACK marked more data lost.</param>
     /// <param name="now">The stack's clock.</param>
-    private void OnAckInRecovery(SeqNumber ack, int acked, int delivered, bool newlyLost, Instant now)
+    private void OnAckInRecovery(in TcpHeader h, SeqNumber ack, int acked, int delivered, bool newlyLost, Instant now)
     {
         if (ack >= _recoveryPoint)
         {
@@ -319,6 +329,7 @@ public sealed partial class TcpConnection
             Congestion!.OnRecoveryComplete(now);
             Congestion.Cwnd = Math.Min(Congestion.Cwnd, Math.Max(FlightSize + Mss, 2 * Mss));
             Trace?.Add(new TcpTraceEvent(now, "recovery", $"exit at {ack.Value} (cwnd {Congestion.Cwnd}, ssthresh {Congestion.Ssthresh}, flight {FlightSize})"));
+            TryUndoRecovery(h, now);
             return;
         }
 
@@ -333,6 +344,63 @@ public sealed partial class TcpConnection
         // the amount acknowledged and add back one segment.
         RetransmitRange(_sndUna, Mss, now);
         Congestion!.Cwnd = Math.Max(Mss, Congestion.Cwnd - acked + Mss);
+    }
+
+    /// <summary>
+    /// The recovery just ended: when its retransmissions were not needed, undo its reduction (Linux
+    /// tcp_try_undo_recovery, tcp_may_undo). Either every retransmission was reported a duplicate by a D-SACK
+    /// (RFC 3708 §3), or the ACK that ended it echoes a timestamp older than the first retransmission, so the data it
+    /// acknowledges is the original transmission, which was only delayed (RFC 3522 Eifel detection, Linux
+    /// tcp_packet_delayed). Reordering then costs a retransmission, not half the window.
+    /// </summary>
+    private void TryUndoRecovery(in TcpHeader h, Instant now)
+    {
+        if (_cold is not { UndoActive: true } undo)
+        {
+            return;
+        }
+
+        bool allDuplicates = undo.UndoRetrans == 0;
+        bool delayed = _tsEnabled && h.Options.HasTimestamp && h.Options.TsEcr != 0 && undo.RetransStamp != 0 &&
+            unchecked((int)(h.Options.TsEcr - undo.RetransStamp)) < 0;
+        if (allDuplicates || delayed)
+        {
+            Undo(undo, allDuplicates, now);
+        }
+
+        // Otherwise the D-SACKs for its retransmissions, an RTT behind, may still show it spurious (OnDuplicateReported).
+    }
+
+    private void Undo(ColdState undo, bool byDsack, Instant now)
+    {
+        undo.UndoActive = false;
+        Congestion!.OnSpuriousCongestionEvent(undo.UndoPriorCwnd, undo.UndoPriorSsthresh);
+        if (byDsack)
+        {
+            _layer.Counters.TCPDSACKUndo++;
+        }
+        else
+        {
+            _layer.Counters.TCPFullUndo++;
+        }
+
+        Trace?.Add(new TcpTraceEvent(now, "undo", $"recovery was spurious ({(byDsack ? "D-SACK" : "timestamps")}): cwnd {Congestion.Cwnd}, ssthresh {Congestion.Ssthresh}"));
+    }
+
+    /// <summary>A D-SACK reported <paramref name="block"/> received twice: a retransmission of this recovery's that
+    /// was not needed (Linux tcp_check_dsack: the block lies between the undo marker and SND.UNA before the ACK).</summary>
+    private void OnDuplicateReported(SackBlock block, SeqNumber priorSndUna, Instant now)
+    {
+        if (_cold is { UndoActive: true } undo && undo.UndoRetrans > 0 && block.Right <= priorSndUna && block.Right > undo.UndoMarker)
+        {
+            undo.UndoRetrans = Math.Max(0, undo.UndoRetrans - SegmentsIn(block.Right - block.Left, Mss));
+            if (undo.UndoRetrans == 0 && !_inRecovery)
+            {
+                // The recovery is over and every retransmission it made arrived twice: Linux tcp_try_undo_dsack (Open
+                // and Disorder states). A recovery still running is undone when it ends (TryUndoRecovery).
+                Undo(undo, byDsack: true, now);
+            }
+        }
     }
 
     /// <summary>Proportional rate reduction in this recovery (the Linux profile, with SACK).</summary>

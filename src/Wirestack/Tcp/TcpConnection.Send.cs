@@ -386,16 +386,27 @@ public sealed partial class TcpConnection
         }
 
         int sackLimit = int.MaxValue;
-        // RFC 2018 §8: the left edge is always retransmitted, SACKed or not (the receiver may renege).
-        if (_sackEnabled && _sndNxt > _sndUna && _sndNxt < _sndMax && _sack is { IsEmpty: false })
+        if (_sackEnabled && _sndNxt >= _sndUna && _sndNxt < _sndMax && _sack is { IsEmpty: false })
         {
-            // Go-back-N after a timeout skips what the receiver has SACKed (Linux keeps the scoreboard too).
-            SeqNumber skipped = _sack.SkipSacked(_sndNxt, out sackLimit);
-            if (skipped != _sndNxt)
+            if (_sndNxt == _sndUna)
             {
-                _sndNxt = SeqNumber.Min(skipped, _sndMax);
-                avail = dataEnd - _sndNxt;
-                usable = Math.Max(0, edge - _sndNxt);
+                // RFC 2018 §8: the left edge is always retransmitted, SACKed or not (the receiver may renege): one
+                // segment there, and a large segment runs on beyond it only over what is not SACKed, as the
+                // segments sent one at a time after it skip what is.
+                int first = SegmentMss();
+                SeqNumber next = _sndNxt + first;
+                sackLimit = _sack.SkipSacked(next, out int run) != next ? first : run == int.MaxValue ? int.MaxValue : first + run;
+            }
+            else
+            {
+                // Go-back-N after a timeout skips what the receiver has SACKed (Linux keeps the scoreboard too).
+                SeqNumber skipped = _sack.SkipSacked(_sndNxt, out sackLimit);
+                if (skipped != _sndNxt)
+                {
+                    _sndNxt = SeqNumber.Min(skipped, _sndMax);
+                    avail = dataEnd - _sndNxt;
+                    usable = Math.Max(0, edge - _sndNxt);
+                }
             }
         }
 
@@ -520,6 +531,15 @@ public sealed partial class TcpConnection
         // Linux tcp_tso_autosize: a TSO packet carries about a millisecond of the pacing rate (GsoSegments), not
         // always the device's whole gso_max_size.
         int cap = Math.Min(room, GsoSegments(Mss) * Mss);
+        // The pass's guard (MaxSegmentsPerPass) ends a pass at the same byte with or without offload: a large
+        // segment stops where the segments left to the pass end, as the sender without offload would stop there.
+        int passRoom = MaxSegmentsPerPass - _passSegments;
+        if (passRoom < 2)
+        {
+            return Mss;
+        }
+
+        cap = Math.Min(cap, passRoom * Mss);
         if (allowed <= cap && allowed == avail && NoDelay && !Corked)
         {
             return allowed;
@@ -646,6 +666,14 @@ public sealed partial class TcpConnection
         _layer.Counters.RetransSegs += segments;
         TotalRetransmits += segments;
         _sendTimes?.MarkRetransmitted(seq, seq + Math.Max(len, 1)); // RFC 6298 §3 (Karn): no sample from data sent twice
+        if (_cold is { UndoActive: true } undo)
+        {
+            undo.UndoRetrans += segments; // Linux undo_retrans: each must be shown a duplicate for a D-SACK undo
+            if (undo.RetransStamp == 0 && _tsEnabled)
+            {
+                undo.RetransStamp = Math.Max(1u, TsNow(now)); // retrans_stamp: the first retransmission's TSval
+            }
+        }
 
         Trace?.Add(new TcpTraceEvent(now, "rexmit", $"seq {seq.Value} len {len} ({(_inRecovery ? "recovery" : "timeout")})"));
     }

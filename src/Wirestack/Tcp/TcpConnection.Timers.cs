@@ -297,6 +297,7 @@ public sealed partial class TcpConnection
         if (_cold is { } prr)
         {
             prr.PrrPriorCwnd = 0; // an RTO ends proportional rate reduction too
+            prr.UndoActive = false; // and what recovery might have undone (its retransmissions timed out)
         }
 
         _recoveryPoint = _sndMax;

@@ -232,6 +232,12 @@ public sealed partial class TcpConnection : ITimerCallback
         public int PrrPriorCwnd;     // RFC 6937 in segments: cwnd when recovery began (Linux prior_cwnd)
         public int PrrDelivered;     // segments delivered to the receiver since (prr_delivered)
         public int PrrOut;           // segments sent since (prr_out)
+        public bool UndoActive;      // the recovery's reduction may still be undone (Linux undo_marker set)
+        public SeqNumber UndoMarker; // SND.UNA when the recovery began (undo_marker)
+        public int UndoRetrans;      // segments retransmitted in it and not yet shown spurious by a D-SACK (undo_retrans)
+        public uint RetransStamp;    // TSval of its first retransmission, 0 before one (retrans_stamp)
+        public int UndoPriorCwnd;    // cwnd and ssthresh before the reduction (prior_cwnd, prior_ssthresh)
+        public int UndoPriorSsthresh;
         public byte DeferAccept;     // TCP_DEFER_ACCEPT, in SYN-ACK timeouts (Linux rskq_defer_accept)
         public bool DeferAcked;      // a bare ACK completed the handshake while deferred (Linux inet_rsk(req)->acked)
         public int NotSentLowat;     // TCP_NOTSENT_LOWAT (0: tcp_notsent_lowat)

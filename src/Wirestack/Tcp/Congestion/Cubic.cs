@@ -301,6 +301,13 @@ public sealed class Cubic : ICongestionController
         _state &= ~State.AfterTimeout;
     }
 
+    public void OnSpuriousCongestionEvent(int priorCwnd, int priorSsthresh)
+    {
+        // Linux: cwnd = the controller's undo_cwnd (the larger of now and before the event), ssthresh raised back.
+        _cwnd = Math.Max(_cwnd, priorCwnd);
+        Ssthresh = Math.Max(Ssthresh, priorSsthresh);
+    }
+
     public void OnRecoveryComplete(Instant now)
     {
         // RFC 6582 §3.2 step 3 (option 2): deflate to ssthresh; CUBIC changes nothing else (RFC 9438 §4.6).

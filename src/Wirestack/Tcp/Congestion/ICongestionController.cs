@@ -42,6 +42,11 @@ public interface ICongestionController
     /// <summary>Fast recovery ends: cwnd = ssthresh (RFC 6582 §3.2 step 3, "deflate the window").</summary>
     void OnRecoveryComplete(Instant now);
 
+    /// <summary>The congestion event that began the last recovery was spurious (the data was delayed, not lost:
+    /// RFC 3522 timestamps or RFC 2883 D-SACKs show it): back to at least the window and threshold from before it
+    /// (RFC 9438 §4.9; Linux tcp_undo_cwnd_reduction with the controller's undo_cwnd).</summary>
+    void OnSpuriousCongestionEvent(int priorCwnd, int priorSsthresh);
+
     /// <summary>The retransmission timer expired: reduce ssthresh and set cwnd to the loss window, 1 * SMSS
     /// (RFC 5681 §3.1).</summary>
     void OnRetransmitTimeout(int bytesInFlight, Instant now);

@@ -113,6 +113,13 @@ public sealed class NewReno : ICongestionController
         _bytesAcked = 0;
     }
 
+    public void OnSpuriousCongestionEvent(int priorCwnd, int priorSsthresh)
+    {
+        // Linux: cwnd = the controller's undo_cwnd (the larger of now and before the event), ssthresh raised back.
+        _cwnd = Math.Max(_cwnd, priorCwnd);
+        Ssthresh = Math.Max(Ssthresh, priorSsthresh);
+    }
+
     public void OnRecoveryComplete(Instant now)
     {
         // RFC 6582 §3.2 step 3, option (2): "Set cwnd to ssthresh".
