@@ -25,6 +25,7 @@ internal sealed partial class ScriptRun
         ["tcpi_rto"] = (c, _) => (long)c.Rtt.CurrentRto.TotalMicroseconds,
         ["tcpi_snd_mss"] = (c, _) => c.Mss,
         ["tcpi_advmss"] = (c, _) => c.AdvertisedMss,
+        ["tcpi_rcv_mss"] = (c, _) => c.ReceiveMss,
         ["tcpi_retransmits"] = (c, _) => c.Retransmits,
         ["tcpi_total_retrans"] = (c, _) => c.TotalRetransmits,
     };

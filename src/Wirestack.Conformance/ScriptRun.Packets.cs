@@ -126,7 +126,7 @@ internal sealed partial class ScriptRun
         byte[] datagram = WirePacket.Build(_remoteIp, _localIp, flow.RemotePort, flow.LocalPort, p.Start, ack, flags,
             p.Window!.Value, p.Urgent, options, p.Length);
         Trace($"inject  {PacketFormatter.Format(datagram)}   [{Where(p)}{(isSyn ? ", SYN" : "")}]");
-        _host.Inject(datagram);
+        _host.Inject(datagram, _inboundGsoSize > 0 && p.Length > _inboundGsoSize ? _inboundGsoSize : 0);
         DrainSent();
         Finished(scheduled, inbound: true, scheduled);
         return true;

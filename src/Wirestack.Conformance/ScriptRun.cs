@@ -41,6 +41,7 @@ internal sealed partial class ScriptRun : IStackWaiter
     private ushort _bindPort = 8080;
     private ushort _connectPort = 8080;
     private int _mtu = 1500;
+    private int _inboundGsoSize; // --mss: inbound segments longer than this are large segments of this MSS
 
     // event bookkeeping (spec §2)
     private int _next;
@@ -150,7 +151,9 @@ internal sealed partial class ScriptRun : IStackWaiter
                 _strictSegments = true;
                 return;
             case "mss":
-                Number(); // inbound GSO size: oversized inbound segments are injected whole (spec §5)
+                // Inbound GSO size: a larger inbound segment is injected whole, marked as a large segment of this
+                // MSS (spec §5; packetdrill's tun sets gso_size in the virtio header).
+                _inboundGsoSize = checked((int)Number());
                 return;
             case "mtu":
                 _mtu = checked((int)Number());

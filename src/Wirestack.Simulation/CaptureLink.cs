@@ -36,9 +36,13 @@ public sealed class CaptureLink : ILinkDevice
         packet.Dispose();
     }
 
-    public void Inject(ReadOnlySpan<byte> datagram)
+    /// <summary>Queues <paramref name="datagram"/> as received; <paramref name="gsoSize"/> marks it a large segment
+    /// of that MSS (<see cref="PacketBuffer.GsoSize"/>).</summary>
+    public void Inject(ReadOnlySpan<byte> datagram, int gsoSize = 0)
     {
-        _rx.Enqueue(PacketBuffer.FromBytes(datagram));
+        PacketBuffer packet = PacketBuffer.FromBytes(datagram);
+        packet.GsoSize = gsoSize;
+        _rx.Enqueue(packet);
     }
 
     public bool TryReceive(Instant now, [NotNullWhen(true)] out PacketBuffer? packet)

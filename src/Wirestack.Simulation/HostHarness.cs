@@ -35,9 +35,11 @@ public sealed class HostHarness : IStackWaiter
     public Instant Now => Clock.Now;
 
     /// <summary>Delivers a datagram from the wire and lets the stack process it at the current instant.</summary>
-    public void Inject(ReadOnlySpan<byte> datagram)
+    /// <summary>Hands <paramref name="datagram"/> to the stack as received, then polls it.
+    /// <paramref name="gsoSize"/> marks it a large segment of that MSS (as a GRO'd or virtio-net packet is).</summary>
+    public void Inject(ReadOnlySpan<byte> datagram, int gsoSize = 0)
     {
-        Link.Inject(datagram);
+        Link.Inject(datagram, gsoSize);
         Poll();
     }
 

@@ -245,6 +245,11 @@ public sealed partial class TcpConnection
                 }
 
                 // When the FIN follows the data in order, its ACK covers both (one ACK, not two).
+                if (h.SequenceNumber + payload.Length > _rcvNxt)
+                {
+                    MeasureReceiveMss(h, payload.Length); // data not all received before (Linux measures what it queues)
+                }
+
                 AcceptText(h.SequenceNumber, payload, now, finFollows: h.Has(TcpFlags.Fin));
             }
         }

@@ -125,6 +125,55 @@ public sealed partial class TcpConnection
         }
     }
 
+    /// <summary>
+    /// The peer's segment size as this end sees it (Linux's <c>icsk_ack.rcv_mss</c>, <c>tcpi_rcv_mss</c>): at first
+    /// min(advertised MSS, MSS, half the receive window, 536); then, for every segment with data (in order or not),
+    /// its segment size (a large segment's GSO size) when at least as large, capped at the MSS this end advertised;
+    /// a smaller one only when two in a row of the same size look full-sized (at least 536 bytes with the header,
+    /// or 88 without FIN, SYN, PSH or URG), as <c>tcp_measure_rcv_mss</c> does.
+    /// </summary>
+    public int ReceiveMss => _rcvMss != 0 ? _rcvMss : InitialReceiveMss();
+
+    private int InitialReceiveMss()
+    {
+        // Linux tcp_initialize_rcv_mss: TCP_MSS_DEFAULT (536) at most, TCP_MIN_MSS (88) at least.
+        int hint = Math.Min(Math.Min(AdvertisedMss, Mss), Math.Min((int)Math.Min(CurrentReceiveWindow() / 2, int.MaxValue), 536));
+        return Math.Max(hint, 88);
+    }
+
+    private void MeasureReceiveMss(in TcpHeader h, int payloadLength)
+    {
+        if (payloadLength == 0)
+        {
+            return;
+        }
+
+        int current = ReceiveMss;
+        int lastSegment = _lastSegmentSize;
+        _lastSegmentSize = 0;
+        int length = _layer.InputGsoSize > 0 ? _layer.InputGsoSize : payloadLength;
+        if (length >= current)
+        {
+            _rcvMss = (ushort)Math.Min(length, AdvertisedMss);
+            return;
+        }
+
+        int withHeader = length + h.Length;
+        bool remnant = (h.Flags & (TcpFlags.Fin | TcpFlags.Syn | TcpFlags.Psh | TcpFlags.Urg)) != 0;
+        if (withHeader >= 536 + TcpSegment.MinHeaderLength || (withHeader >= 88 + TcpSegment.MinHeaderLength && !remnant))
+        {
+            int segment = withHeader - (TcpSegment.MinHeaderLength + (_tsEnabled ? 12 : 0)); // tp->tcp_header_len
+            _lastSegmentSize = (ushort)Math.Max(0, segment);
+            if (segment == lastSegment)
+            {
+                _rcvMss = (ushort)segment;
+            }
+        }
+    }
+
+    private ushort _rcvMss;          // 0 until the first segment with data (ReceiveMss)
+    private ushort _lastSegmentSize; // Linux icsk_ack.last_seg_size
+
     /// <summary>RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment, and otherwise
     /// within the delayed-ACK time; at once when a hole was filled (RFC 5681 §4.2). A segment of more than one MSS
     /// (a peer's TSO, a receive offload's merge) is more than one full-sized segment by itself: ACKed at once, as

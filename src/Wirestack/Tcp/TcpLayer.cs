@@ -411,7 +411,24 @@ public sealed partial class TcpLayer : IIPDispatcher
 
     // ---- input ------------------------------------------------------------------------------------------------------
 
+    /// <summary>While a segment is being delivered: its GSO size (a merged or large segment's MSS,
+    /// <see cref="PacketBuffer.GsoSize"/>), or 0 (Linux's <c>skb_shinfo(skb)-&gt;gso_size</c>).</summary>
+    internal int InputGsoSize { get; private set; }
+
     public void Deliver(in IPv4Header ip, PacketBuffer packet, Instant now)
+    {
+        InputGsoSize = packet.GsoSize;
+        try
+        {
+            DeliverSegment(ip, packet, now);
+        }
+        finally
+        {
+            InputGsoSize = 0;
+        }
+    }
+
+    private void DeliverSegment(in IPv4Header ip, PacketBuffer packet, Instant now)
     {
         // A payload held by reference (TCP output's, handed over by a simulated wire), in one piece or several, is
         // read where it is when the head is exactly the header and the checksum needs no look; otherwise the packet

@@ -72,7 +72,7 @@ internal sealed class TcpPeer
     }
 
     public void Send(TcpFlags flags, SeqNumber ack, ReadOnlySpan<byte> payload = default, TcpOptions options = default,
-        ushort window = 65535, SeqNumber? seq = null, bool badChecksum = false)
+        ushort window = 65535, SeqNumber? seq = null, bool badChecksum = false, int gsoSize = 0)
     {
         var header = new TcpHeader
         {
@@ -84,7 +84,7 @@ internal sealed class TcpPeer
             Window = window,
             Options = options,
         };
-        Harness.Inject(SegmentBuilder.Tcp(RemoteAddress, Harness.Local, header, payload, badChecksum: badChecksum));
+        Harness.Inject(SegmentBuilder.Tcp(RemoteAddress, Harness.Local, header, payload, badChecksum: badChecksum), gsoSize);
     }
 
     /// <summary>Sends data from the peer at <see cref="Nxt"/> and advances it.</summary>
