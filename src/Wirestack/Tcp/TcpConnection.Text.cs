@@ -137,7 +137,8 @@ public sealed partial class TcpConnection
     private int InitialReceiveMss()
     {
         // Linux tcp_initialize_rcv_mss: TCP_MSS_DEFAULT (536) at most, TCP_MIN_MSS (88) at least.
-        int hint = Math.Min(Math.Min(AdvertisedMss, Mss), Math.Min((int)Math.Min(CurrentReceiveWindow() / 2, int.MaxValue), 536));
+        int window = Math.Max(0, _rcvAdvertisedEdge - _rcvNxt); // the window last advertised (rcv_wnd)
+        int hint = Math.Min(Math.Min(AdvertisedMss, Mss), Math.Min(window / 2, 536));
         return Math.Max(hint, 88);
     }
 
@@ -175,12 +176,15 @@ public sealed partial class TcpConnection
     private ushort _lastSegmentSize; // Linux icsk_ack.last_seg_size
 
     /// <summary>RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second full-sized segment, and otherwise
-    /// within the delayed-ACK time; at once when a hole was filled (RFC 5681 §4.2). A segment of more than one MSS
-    /// (a peer's TSO, a receive offload's merge) is more than one full-sized segment by itself: ACKed at once, as
-    /// Linux's __tcp_ack_snd_check does when more than rcv_mss bytes arrived since the last ACK.</summary>
+    /// within the delayed-ACK time; at once when a hole was filled (RFC 5681 §4.2). "Full-sized" is the peer's segment
+    /// size as measured (<see cref="ReceiveMss"/>, Linux's rcv_mss), not this end's MSS: with a smaller MSS option
+    /// from the peer than ours, its full segments are larger than our MSS. A segment of more than that (a peer's TSO,
+    /// a receive offload's merge) is more than one full-sized segment by itself: ACKed at once, as Linux's
+    /// __tcp_ack_snd_check does when more than rcv_mss bytes arrived since the last ACK.</summary>
     private void ScheduleAck(int bytes, bool filledHole, Instant now)
     {
-        _unackedSegments += bytes > Mss ? 3 : bytes == Mss ? 2 : 1;
+        int rcvMss = ReceiveMss; // the peer's segment size, not ours: they differ when the two MSS options do
+        _unackedSegments += bytes > rcvMss ? 3 : bytes == rcvMss ? 2 : 1;
         if (filledHole || _unackedSegments >= 3 || _quickAcks > 0)
         {
             if (_quickAcks > 0)

@@ -417,6 +417,7 @@ public sealed partial class TcpLayer : IIPDispatcher
 
     public void Deliver(in IPv4Header ip, PacketBuffer packet, Instant now)
     {
+        int outer = InputGsoSize; // a segment delivered while another is being processed keeps the outer one's
         InputGsoSize = packet.GsoSize;
         try
         {
@@ -424,7 +425,7 @@ public sealed partial class TcpLayer : IIPDispatcher
         }
         finally
         {
-            InputGsoSize = 0;
+            InputGsoSize = outer;
         }
     }
 

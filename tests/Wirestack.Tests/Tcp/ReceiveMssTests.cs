@@ -65,4 +65,28 @@ public sealed class ReceiveMssTests
         peer.SendData(new byte[300]);
         Assert.Equal(300, socket.Connection.ReceiveMss);
     }
+
+    [Fact]
+    public void Delayed_acks_count_full_segments_by_the_peers_size_not_by_our_mss()
+    {
+        // The peer announced MSS 536 but sends 1,460-byte segments (our MSS option allows them). Our own MSS is 536;
+        // counting its segments against that made every one "more than full-sized" and ACKed at once. Counted against
+        // rcv_mss (1,460), past the quick ACKs of the start every second segment is ACKed, as Linux does.
+        (TcpPeer peer, NetSocket socket) = Accepted(536);
+        Assert.Equal(536, socket.Connection!.Mss);
+        for (int i = 0; i < 16; i++)
+        {
+            peer.SendData(new byte[1460]); // the quick-ACK phase
+        }
+
+        peer.Sent();
+        for (int i = 0; i < 20; i++)
+        {
+            peer.SendData(new byte[1460]);
+        }
+
+        int acks = peer.Sent().Count(s => s.PayloadLength == 0 && s.Header.Flags == TcpFlags.Ack);
+        Assert.Equal(1460, socket.Connection.ReceiveMss);
+        Assert.Equal(10, acks);
+    }
 }
