@@ -171,6 +171,21 @@ internal sealed class SendTimeLog
         return any;
     }
 
+    /// <summary>When the oldest piece timed and the newest left (the head of Linux's retransmission queue and its
+    /// last transmit). False when nothing is timed.</summary>
+    public bool TryGetSendTimes(out Instant oldest, out Instant newest)
+    {
+        if (_count == 0)
+        {
+            oldest = newest = default;
+            return false;
+        }
+
+        oldest = At(0).Sent;
+        newest = At(_count - 1).Sent;
+        return true;
+    }
+
     /// <summary>Whether every piece is timed (Linux) or one at a time (RFC 6298 §3).</summary>
     public bool EverySegment => _everySegment;
 

@@ -425,6 +425,11 @@ public sealed partial class TcpConnection
                 return false;
             }
 
+            if (_passSegments == 0 && _sndNxt >= _sndMax && ShouldDeferNewData(avail, usable, mss, now))
+            {
+                return false; // the next ACK lets a larger burst out
+            }
+
             bool inFlight = _sndNxt != _sndUna;
             bool isLast = len == avail;
             // Nagle and SWS avoidance govern new data only: a retransmission (go-back-N after a timeout, possibly a
@@ -499,6 +504,45 @@ public sealed partial class TcpConnection
         return false;
     }
 
+    /// <summary>
+    /// Linux's tcp_tso_should_defer (<see cref="TcpSettings.TsoDeferral"/>): whether new data of more than one
+    /// segment (<paramref name="avail"/> queued, <paramref name="usable"/> allowed by cwnd and the peer's window) waits
+    /// for the next ACK instead of leaving in a small burst. Only where the route takes large segments: Linux asks
+    /// only of a socket that can use GSO (sk_can_gso; with <c>ethtool -K gso off tso off</c> it never defers). Asked once per output pass, before its first segment, as
+    /// Linux asks once per write-queue skb (up to a large segment's worth): a burst that starts goes out whole. It
+    /// waits when all of these hold: no loss recovery and no duplicate ACKs (RFC 3042's limited transmit sends on
+    /// each of the first two); the
+    /// last transmit within a millisecond (deferring after a quiet spell would only add a burst); less than a full
+    /// large segment allowed (GsoSegments, tcp_tso_autosize); less than a TsoWinDivisor-th of min(cwnd, the peer's
+    /// window) allowed; data in flight whose oldest part left more than half an SRTT ago, so its ACK is due soon; no
+    /// FIN to carry.
+    /// </summary>
+    private bool ShouldDeferNewData(int avail, int usable, int mss, Instant now)
+    {
+        TcpSettings settings = _layer.Settings;
+        if (!settings.TsoDeferral || avail <= mss || _inRecovery || _dupAcks > 0 || _finQueued || _sndMax == _sndUna ||
+            Congestion is null || Rtt.SmoothedRtt is not { } srtt ||
+            _sendTimes is null || !_sendTimes.TryGetSendTimes(out Instant oldest, out Instant newest))
+        {
+            return false;
+        }
+
+        if (now - newest > TimeSpan.FromMilliseconds(1) || usable >= GsoSegments(mss) * mss || !RouteOffloadsSegmentation())
+        {
+            return false;
+        }
+
+        long chunk = Math.Min(_sndWnd, (uint)Congestion.Cwnd);
+        if (settings.TsoWinDivisor > 0 ? usable >= chunk / settings.TsoWinDivisor : usable > 3 * mss)
+        {
+            return false;
+        }
+
+        // Linux waits from exactly half an SRTT; strictly beyond it here, so that data sent at this very instant
+        // (a simulated path with no delay, where SRTT is 0) never holds back what follows it.
+        return now - oldest > srtt / 2;
+    }
+
     /// <summary>The payload a data segment sent now may carry: <see cref="Mss"/> less the SACK blocks the segment
     /// will carry (RFC 9293 §3.7.1: the options a segment carries reduce its data; Linux tcp_current_mss subtracts
     /// the SACK option of tcp_established_options). Without this, a segment with SACK blocks exceeds the MTU and is
@@ -521,8 +565,7 @@ public sealed partial class TcpConnection
     /// left to the next call, where Nagle and SWS avoidance judge it as before.</summary>
     private int LargeSegmentLength(int allowed, int avail)
     {
-        int gso = _layer.Ip.GsoMaxSizeFor(Tuple.RemoteAddress);
-        int room = gso - IPv4Header.Length - TcpSegment.MinHeaderLength - TcpOptions.MaxLength;
+        int room = LargeSegmentRoom();
         if (room < 2 * Mss)
         {
             return Mss;
@@ -548,6 +591,14 @@ public sealed partial class TcpConnection
         int len = Math.Min(allowed, cap);
         return len - len % Mss;
     }
+
+    /// <summary>The most payload a large segment to the peer carries (its route's offload size less the headers);
+    /// under two MSS where the route does not offload segmentation.</summary>
+    private int LargeSegmentRoom() =>
+        _layer.Ip.GsoMaxSizeFor(Tuple.RemoteAddress) - IPv4Header.Length - TcpSegment.MinHeaderLength - TcpOptions.MaxLength;
+
+    /// <summary>Whether the route to the peer takes large segments (Linux's sk_can_gso).</summary>
+    private bool RouteOffloadsSegmentation() => LargeSegmentRoom() >= 2 * Mss;
 
     /// <summary>RFC 5681 §4.1 with Linux's tcp_slow_start_after_idle_check (run as a write queues new data): when
     /// nothing is in flight and no data has been sent for longer than the RTO, the window learnt before the idle

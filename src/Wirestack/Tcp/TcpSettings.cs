@@ -184,6 +184,18 @@ public sealed class TcpSettings
     /// window when the application writes again (RFC 5681 §4.1).</summary>
     public bool SlowStartAfterIdle { get; set; } = true;
 
+    /// <summary>Linux's TSO deferral (tcp_tso_should_defer): when the windows let out less than a full large segment
+    /// (<c>tcp_tso_autosize</c>'s size) and less than a <see cref="TsoWinDivisor"/>-th of the window, while the
+    /// oldest data in flight has waited more than half an SRTT (so the next ACK is near) and the last transmit was
+    /// within a millisecond, new data waits for that ACK and leaves in one larger burst. Only on a route that takes
+    /// large segments (a device with <see cref="Links.ILinkDevice.GsoMaxSize"/>), as Linux only for a socket that can
+    /// use GSO. False: new data leaves as soon as the windows allow (FreeBSD's tcp_output).</summary>
+    public bool TsoDeferral { get; set; } = true;
+
+    /// <summary><c>tcp_tso_win_divisor</c> (3): the fraction of the window that, once the windows allow it, is sent
+    /// without deferring; 0 instead sends when more than three segments' worth is allowed.</summary>
+    public int TsoWinDivisor { get; set; } = 3;
+
     /// <summary>FreeBSD's defaults, as its scripts and seed 004 §1.3.2 expect (75 s connect timeout).</summary>
     public static TcpSettings FreeBsd() => new()
     {
@@ -208,6 +220,7 @@ public sealed class TcpSettings
         TailLossProbe = false,                            // TLP only in the RACK stack (net.inet.tcp.functions_default=freebsd)
         LinuxRttEstimator = false,                        // tcp_xmit_timer: RFC 6298's SRTT + 4 RTTVAR
         ProportionalRateReduction = false,                // net.inet.tcp.do_prr: left at RFC 6675 here
+        TsoDeferral = false,                              // tcp_output sends what the window allows
     };
 
     /// <summary>A copy, so a profile can be adjusted without touching the original.</summary>

@@ -4,6 +4,8 @@ using System.Security.Cryptography;
 using Wirestack.Simulation;
 using Wirestack.Links;
 using Wirestack.Sockets;
+using Wirestack.Stack;
+using Wirestack.Tcp;
 using Wirestack.Tests.Support;
 
 namespace Wirestack.Tests.Links;
@@ -120,7 +122,9 @@ public sealed class SegmentationOffloadTests
     {
         // The same seed over a lossy, rate-limited path: the sending stack hands over large segments, yet every
         // frame on the line (its time, sequence, length, flags) and every loss is what a sender without the
-        // offload puts there, and so are the retransmissions that follow.
+        // offload puts there, and so are the retransmissions that follow. TSO deferral (Linux's decision to wait
+        // for the next ACK on a route that takes large segments) is off: it changes when data leaves, which is
+        // the point of it, not what the cut makes of a segment (TSO_deferral_* below).
         (List<string> plain, long plainRetransmits) = LineTrace(seed, loss, reorder, tso: false);
         (List<string> cut, long cutRetransmits) = LineTrace(seed, loss, reorder, tso: true);
 
@@ -132,14 +136,61 @@ public sealed class SegmentationOffloadTests
         Assert.Equal(plain, cut);
     }
 
-    private static (List<string> Frames, long Retransmits) LineTrace(int seed, double loss, double reorder, bool tso)
+    [Fact]
+    public void TSO_deferral_sends_fewer_larger_segments_that_carry_the_same_bytes_and_never_holds_data_back_for_good()
+    {
+        // Linux's tcp_tso_should_defer on the bench's path with TSO cut on the line and GRO: an ACK that frees only
+        // a few segments' worth no longer sends them at once; the sender waits for the ACKs right behind it and
+        // sends a larger segment. The same bytes arrive, in fewer and larger segments, and the transfer ends (a
+        // deferral never outlives the data in flight).
+        (long segments, long frames, double seconds) on = Deferral(true);
+        (long segments, long frames, double seconds) off = Deferral(false);
+
+        Assert.True(on.segments * 2 < off.segments, $"{on.segments} large segments with deferral, {off.segments} without");
+        Assert.True(on.frames * 10 > off.frames * 9 && on.frames * 10 < off.frames * 11, $"{on.frames} frames against {off.frames}");
+        Assert.InRange(on.seconds, off.seconds * 0.9, off.seconds * 1.1);
+    }
+
+    [Fact]
+    public void A_route_without_segmentation_offload_never_defers()
+    {
+        // Linux asks tcp_tso_should_defer only of a socket that can use GSO: a route without it sends as before.
+        (List<string> linux, _) = LineTrace(82, 0.002, 0, tso: false, deferral: true);
+        (List<string> never, _) = LineTrace(82, 0.002, 0, tso: false, deferral: false);
+
+        Assert.Equal(never, linux);
+    }
+
+    private static (long Segments, long Frames, double Seconds) Deferral(bool deferral)
+    {
+        var (sim, clientHost, serverHost) = Net.TwoHosts(5, Net.GigabitPath, new NetStackOptions { Tcp = new TcpSettings { TsoDeferral = deferral } });
+        SimulatedWire wire = sim.Wires[0];
+        wire.GsoMaxSize = 65535;
+        wire.HardwareSegmentation = true;
+        wire.GenericReceiveOffload = true;
+        wire.RxCoalesce = TimeSpan.FromMicroseconds(50);
+        byte[] data = new byte[16 << 20];
+        new Random(6).NextBytes(data);
+        using ConnectedPair pair = Net.Connected(clientHost, serverHost, 8 << 20);
+        var reader = new SocketDrain(sim, pair.Server);
+        Wirestack.Time.Instant start = sim.Now;
+        Assert.Equal(data.Length, pair.Client.Send(data));
+        pair.Client.Close();
+        sim.RunUntil(() => reader.Finished, TimeSpan.FromSeconds(120));
+
+        Assert.Equal(SHA256.HashData(data), reader.Digest);
+        Assert.Equal(0, clientHost.Counters.Tcp.TCPTimeouts);
+        return (wire.A.Counters.TxGsoPackets, wire.A.Counters.TxPackets, (sim.Now - start).TotalSeconds);
+    }
+
+    private static (List<string> Frames, long Retransmits) LineTrace(int seed, double loss, double reorder, bool tso, bool deferral = false)
     {
         LinkImpairments path = Net.GigabitPath with
         {
             Delay = TimeSpan.FromMilliseconds(2), Loss = loss, Reorder = reorder, ReorderDelay = TimeSpan.FromMicroseconds(300),
             QueueLimitBytes = 256 << 10,
         };
-        var (sim, clientHost, serverHost) = Net.TwoHosts(seed, path);
+        var (sim, clientHost, serverHost) = Net.TwoHosts(seed, path, new NetStackOptions { Tcp = new TcpSettings { TsoDeferral = deferral } });
         SimulatedWire wire = sim.Wires[0];
         wire.GsoMaxSize = tso ? 65535 : 0;
         wire.HardwareSegmentation = tso;
