@@ -521,13 +521,13 @@ public sealed partial class TcpConnection
     {
         TcpSettings settings = _layer.Settings;
         if (!settings.TsoDeferral || avail <= mss || _inRecovery || _dupAcks > 0 || _finQueued || _sndMax == _sndUna ||
-            Congestion is null || Rtt.SmoothedRtt is not { } srtt ||
+            Congestion is null || Rtt.SmoothedRtt is not { } srtt || !RouteOffloadsSegmentation() ||
             _sendTimes is null || !_sendTimes.TryGetSendTimes(out Instant oldest, out Instant newest))
         {
             return false;
         }
 
-        if (now - newest > TimeSpan.FromMilliseconds(1) || usable >= GsoSegments(mss) * mss || !RouteOffloadsSegmentation())
+        if (now - newest > TimeSpan.FromMilliseconds(1) || usable >= GsoSegments(mss) * mss)
         {
             return false;
         }
