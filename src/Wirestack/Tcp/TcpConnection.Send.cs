@@ -510,7 +510,8 @@ public sealed partial class TcpConnection
     /// for the next ACK instead of leaving in a small burst. Only where the route takes large segments: Linux asks
     /// only of a socket that can use GSO (sk_can_gso; with <c>ethtool -K gso off tso off</c> it never defers). Asked once per output pass, before its first segment, as
     /// Linux asks once per write-queue skb (up to a large segment's worth): a burst that starts goes out whole. It
-    /// waits when all of these hold: no loss recovery and no duplicate ACKs (RFC 3042's limited transmit sends on
+    /// waits when all of these hold: no loss recovery, nor what an RTO left outstanding still unacknowledged (Linux
+    /// sends at once in its Recovery and Loss states), and no duplicate ACKs (RFC 3042's limited transmit sends on
     /// each of the first two); the
     /// last transmit within a millisecond (deferring after a quiet spell would only add a burst); less than a full
     /// large segment allowed (GsoSegments, tcp_tso_autosize); less than a TsoWinDivisor-th of min(cwnd, the peer's
@@ -520,7 +521,7 @@ public sealed partial class TcpConnection
     private bool ShouldDeferNewData(int avail, int usable, int mss, Instant now)
     {
         TcpSettings settings = _layer.Settings;
-        if (!settings.TsoDeferral || avail <= mss || _inRecovery || _dupAcks > 0 || _finQueued || _sndMax == _sndUna ||
+        if (!settings.TsoDeferral || avail <= mss || _inRecovery || _sndUna < _recoveryPoint || _dupAcks > 0 || _finQueued || _sndMax == _sndUna ||
             Congestion is null || Rtt.SmoothedRtt is not { } srtt || !RouteOffloadsSegmentation() ||
             _sendTimes is null || !_sendTimes.TryGetSendTimes(out Instant oldest, out Instant newest))
         {
