@@ -25,6 +25,10 @@ public sealed class CaptureLink : ILinkDevice
 
     public LinkCounters Counters { get; } = new();
 
+    /// <summary>Segmentation offload (<see cref="ILinkDevice.GsoMaxSize"/>): TCP datagrams up to this size are taken
+    /// whole, larger than <see cref="Mtu"/> (0, the default: none).</summary>
+    public int GsoMaxSize { get; set; }
+
     /// <summary>Every datagram the stack sent, oldest first, with the time it left.</summary>
     public List<(Instant Time, byte[] Bytes)> Sent { get; } = [];
 

@@ -49,6 +49,13 @@ public sealed partial class FuzzWorld
 
         options.Tcp.Rfc1337 = setup.Chance(70);
         Harness = new HostHarness(options, seed: seed);
+        if (setup.Chance(30))
+        {
+            // A device with segmentation offload: TCP sends large segments (tcp_tso_autosize) and may defer new data
+            // for the next ACK (tcp_tso_should_defer), under every step below.
+            Harness.Link.GsoMaxSize = 65535;
+        }
+
         Setup(setup);
     }
 
