@@ -209,25 +209,44 @@ internal sealed class BenchRunner
             figures.Add(measure());
         }
 
-        figures.Sort((x, y) => key(x).CompareTo(key(y)));
-        return figures[figures.Count / 2];
+        return MedianOf(figures, key);
     }
+
+    /// <summary>The figure whose <paramref name="key"/> is the median (the upper one of an even count).</summary>
+    private static T MedianOf<T>(List<T> figures, Func<T, double> key) => figures.OrderBy(key).ElementAt(figures.Count / 2);
+
+    private string RunLabel(int i) => _settings.Repeats > 1 ? string.Create(CultureInfo.InvariantCulture, $" (run {i + 1} of {_settings.Repeats})") : "";
 
     // ---- connections ------------------------------------------------------------------------------------------
 
     private void Rate(KernelLoopback loopback)
     {
         const string Name = "connection rate (connect, 1-byte exchange, close)";
-        Say($"{Name}: Wirestack ...");
-        RateFigure ws = WirestackBenchmarks.ConnectionRate(_settings.Warmup, _settings.RateTime);
-        Say($"{Name}: System.Net.Sockets ...");
         string secs = _settings.RateTime.TotalSeconds.ToString(CultureInfo.InvariantCulture);
         string warm = _settings.Warmup.TotalSeconds.ToString(CultureInfo.InvariantCulture);
-        RateFigure sns = RateFigure.FromJson(loopback.RunBaseline(["rate", "--seconds", secs, "--warmup", warm], TimeSpan.FromSeconds(60) + 2 * _settings.RateTime,
-            () => KernelBaseline.ConnectionRate(_settings.Warmup, _settings.RateTime).ToJson()));
+
+        // Each side measured Repeats times, the two alternating, and each side's median kept: a slow spell of the
+        // machine (they last seconds here) then weighs on both sides alike instead of on whichever ran during it.
+        var wsRuns = new List<RateFigure>(_settings.Repeats);
+        var snsRuns = new List<RateFigure>(_settings.Repeats);
+        for (int i = 0; i < _settings.Repeats; i++)
+        {
+            Say($"{Name}: Wirestack{RunLabel(i)} ...");
+            wsRuns.Add(WirestackBenchmarks.ConnectionRate(_settings.Warmup, _settings.RateTime));
+            Say($"{Name}: System.Net.Sockets{RunLabel(i)} ...");
+            snsRuns.Add(RateFigure.FromJson(loopback.RunBaseline(["rate", "--seconds", secs, "--warmup", warm], TimeSpan.FromSeconds(60) + 2 * _settings.RateTime,
+                () => KernelBaseline.ConnectionRate(_settings.Warmup, _settings.RateTime).ToJson())));
+        }
+
+        RateFigure ws = MedianOf(wsRuns, f => f.PerSecond);
+        RateFigure sns = MedianOf(snsRuns, f => f.PerSecond);
+        string runs = _settings.Repeats > 1
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"median of {_settings.Repeats} runs a side, the sides alternating (conn/s in run order: Wirestack {string.Join(", ", wsRuns.Select(f => f.PerSecond.ToString("0", CultureInfo.InvariantCulture)))}; System.Net.Sockets {string.Join(", ", snsRuns.Select(f => f.PerSecond.ToString("0", CultureInfo.InvariantCulture)))}); ")
+            : "";
         string conditions =
             $"one connection at a time: connect, accept, client sends 1 byte, server answers 1 byte and closes first, client reads the end and closes; " +
-            $"{_settings.RateTime.TotalSeconds:0.#} s after a {_settings.Warmup.TotalSeconds:0.#} s warm-up. Wirestack: one thread, client ports round-robin " +
+            $"{_settings.RateTime.TotalSeconds:0.#} s after a {_settings.Warmup.TotalSeconds:0.#} s warm-up, {runs}Wirestack: one thread, client ports round-robin " +
             $"(TIME-WAIT on the server, recycled by newer SYNs: {ws.TimeWaitRecycled} recycled, {ws.Retransmits} retransmits), " +
             $"{(double)ws.AllocatedBytes / Math.Max(1, ws.Count):0} B allocated per connection, {ws.CpuSeconds / ws.Seconds:0.00} CPUs busy{Jit(ws.JitSettled)}. " +
             $"System.Net.Sockets: a client thread and an accepting server thread, {sns.CpuSeconds / sns.Seconds:0.00} CPUs busy";
