@@ -28,6 +28,7 @@ internal sealed partial class ScriptRun : IStackWaiter
     private readonly TextWriter? _trace;
 
     private HostHarness _host = null!;
+    private readonly Nstat _nstat;
     private Harness _harness = Harness.Packetdrill;
     private long _startUs;
 
@@ -61,9 +62,13 @@ internal sealed partial class ScriptRun : IStackWaiter
         _options = options;
         _displayFile = displayFile;
         _trace = options.Trace;
+        // The script's nstat, over the stack's counters (zeros before the stack is built), its history kept from one
+        // command to the next as nstat keeps it in a file.
+        _nstat = new Nstat(() => _host is null ? new Dictionary<string, long>() : Nstat.Names(_host.Stack.SnapshotCounters()));
     }
 
     public NetStack Stack => _host.Stack;
+
 
     private long NowUs => _host.Clock.Now.Microseconds - _startUs;
 
@@ -96,7 +101,7 @@ internal sealed partial class ScriptRun : IStackWaiter
         NetStackOptions stackOptions = NetStackOptions.ForProfile(profile, "dut", _options.Seed);
         foreach (ShellCommand command in InitScripts().Concat(_script.InitCommands))
         {
-            ShellCommands.Apply(command.Text, stackOptions.Tcp);
+            ShellCommands.Apply(command.Text, stackOptions.Tcp, _nstat); // before the stack exists nstat reads zeros
         }
 
         _options.ConfigureStack?.Invoke(stackOptions);
@@ -242,7 +247,7 @@ internal sealed partial class ScriptRun : IStackWaiter
         }
 
         Trace($"shell `{ev.Command}`");
-        ShellCommands.Apply(ev.Command, Stack.Tcp.Settings);
+        ShellCommands.Apply(ev.Command, Stack.Tcp.Settings, _nstat);
         Finished(NowUs, false);
         return true;
     }

@@ -76,13 +76,15 @@ internal static partial class ShellCommands
         ["net.inet.tcp.insecure_syn"] = "0",
     };
 
-    /// <summary>Applies one back-quoted command (possibly several lines) to <paramref name="settings"/>. Throws
-    /// <see cref="ScriptSkipException"/> for commands it cannot emulate.</summary>
-    public static void Apply(string text, TcpSettings settings)
+    /// <summary>Applies one back-quoted command (possibly several lines) to <paramref name="settings"/>; <c>nstat</c>
+    /// pipelines read <paramref name="nstat"/> (null: only checked, as before a script runs). Throws
+    /// <see cref="ScriptSkipException"/> for commands it cannot emulate, and <see cref="ScriptFailException"/> for a
+    /// command that fails (a grep that selects nothing), as packetdrill fails a script whose command fails.</summary>
+    public static void Apply(string text, TcpSettings settings, Nstat? nstat = null)
     {
         foreach (string command in SplitCommands(text))
         {
-            ApplyOne(command, settings);
+            ApplyOne(command, settings, nstat);
         }
     }
 
@@ -105,9 +107,26 @@ internal static partial class ShellCommands
         }
     }
 
-    private static void ApplyOne(string command, TcpSettings settings)
+    private static void ApplyOne(string command, TcpSettings settings, Nstat? nstat)
     {
-        List<string> words = ShellWords(command);
+        List<string> pipeline = Nstat.SplitPipeline(command);
+        List<string> words = ShellWords(pipeline[0]);
+        if (words.Count > 0 && Path.GetFileName(words[0]) == "nstat")
+        {
+            (int status, string shown) = Nstat.Run([.. pipeline.Select(ShellWords)], nstat, command);
+            if (status != 0)
+            {
+                throw new ScriptFailException($"shell command `{command}` exited with status {status} (nstat printed: {shown})");
+            }
+
+            return;
+        }
+
+        if (pipeline.Count > 1)
+        {
+            throw new ScriptSkipException($"shell command `{command}`");
+        }
+
         if (words.Count == 0)
         {
             return;

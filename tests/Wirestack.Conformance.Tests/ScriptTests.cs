@@ -116,7 +116,7 @@ public sealed class ScriptTests
     [InlineData("0 > [ect0] S 0:0(0) <...>", "ECN codepoint [ect0] on a packet (line 1)")]
     [InlineData("0 > S 0:0(0) <mss 1460,md5 0011>", "TCP option 'md5' (line 1)")]
     [InlineData("--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3", "option --ip_version=ipv6")]
-    [InlineData("0 `nstat -n`", "shell command `nstat -n`")]
+    [InlineData("0 `ss -tin`", "shell command `ss -tin`")]
     [InlineData("0 %{ print(tcpi_rtt) }%", "python code 'print(tcpi_rtt)'")]
     [InlineData("0 %{ assert tcpi_rcv_space == 1 }%", "TCP_INFO field tcpi_rcv_space (python assert)")]
     [InlineData("0 close(3 = 0", "unsupported syntax at inline.pkt:1: expected ')' at the end of the arguments of close")]

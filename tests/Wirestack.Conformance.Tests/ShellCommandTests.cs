@@ -56,7 +56,9 @@ public sealed class ShellCommandTests
     }
 
     [Theory]
-    [InlineData("nstat -n", "shell command `nstat -n`")]
+    [InlineData("nstat -n --json", "shell command `nstat -n --json` (nstat --json)")]
+    [InlineData("nstat | sort", "shell command `nstat | sort` (a pipeline stage other than grep)")]
+    [InlineData("nstat | grep 'Tcp(Ext)?'", "shell command `nstat | grep 'Tcp(Ext)?'` (a basic grep pattern with operators)")]
     [InlineData("sockstat -4 | grep TIME_WAIT", "shell command `sockstat -4 | grep TIME_WAIT`")]
     [InlineData("sysctl -q net.ipv4.tcp_ecn=1", "sysctl net.ipv4.tcp_ecn=1")]
     [InlineData("sysctl -q net.ipv4.tcp_congestion_control=bbr", "sysctl net.ipv4.tcp_congestion_control=bbr")]
@@ -74,6 +76,52 @@ public sealed class ShellCommandTests
     [InlineData("/tmp/sysctl_restore_${PPID}.sh")]
     [InlineData("sysctl -q net.ipv4.tcp_ecn=0")]
     public void TestMachineSetUp_IsANoOp(string command) => ShellCommands.Apply(command, new TcpSettings());
+
+    [Fact]
+    public void Nstat_PrintsWhatMovedSinceItsLastRun_AndGrepJudgesIt()
+    {
+        // nstat -n only takes the history; a later nstat shows the increments since, under nstat's names, and makes
+        // the current values the history again: a grep for a count that moved by 3 passes once, then fails.
+        var counters = new Dictionary<string, long> { ["TcpExtBeyondWindow"] = 2, ["TcpInSegs"] = 10 };
+        var nstat = new Nstat(() => counters);
+        var settings = new TcpSettings();
+        ShellCommands.Apply("nstat -n", settings, nstat);
+        counters["TcpExtBeyondWindow"] = 5;
+        counters["TcpInSegs"] = 12;
+
+        ShellCommands.Apply("nstat | grep TcpExtBeyondWindow | grep -q \" 3 \"", settings, nstat);
+        var e = Assert.Throws<ScriptFailException>(() => ShellCommands.Apply("nstat | grep TcpExtBeyondWindow | grep -q \" 3 \"", settings, nstat));
+        Assert.Contains("exited with status 1", e.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Nstat_AbsoluteZerosPatternsAndNoUpdate()
+    {
+        var counters = new Dictionary<string, long> { ["TcpExtTCPSACKRecovery"] = 4, ["TcpExtTCPTimeouts"] = 0, ["TcpInSegs"] = 7 };
+        var nstat = new Nstat(() => counters);
+        var settings = new TcpSettings();
+        ShellCommands.Apply("nstat -n", settings, nstat);
+        // -a: absolute values whatever the history; -s leaves the history alone, so the increment is still 0 after
+        ShellCommands.Apply("nstat -as TcpExtTCPSACK* | grep -q 'TCPSACKRecovery  *4 '", settings, nstat);
+        Assert.Throws<ScriptFailException>(() => ShellCommands.Apply("nstat -s | grep -q TCPSACKRecovery", settings, nstat));
+        // -z prints counters that did not move; a pattern keeps only the names it matches
+        ShellCommands.Apply("nstat -az TcpExtTCPTimeouts | grep -c Tcp | grep -qx 1", settings, nstat);
+    }
+
+    [Fact]
+    public void Nstat_ReadsTheStacksCountersByNstatsNames()
+    {
+        var snapshot = new SortedDictionary<string, SortedDictionary<string, long>>
+        {
+            ["Tcp"] = new() { ["InSegs"] = 3 },
+            ["TcpExt"] = new() { ["TCPSACKRecovery"] = 1 },
+            ["Stack"] = new() { ["BudgetInUse"] = 9 },
+        };
+        IReadOnlyDictionary<string, long> names = Nstat.Names(snapshot);
+        Assert.Equal(3, names["TcpInSegs"]);
+        Assert.Equal(1, names["TcpExtTCPSACKRecovery"]);
+        Assert.False(names.ContainsKey("StackBudgetInUse")); // not a kernel counter: nstat never shows it
+    }
 
     [Fact]
     public void ExpectedFailures_ParseAndMatchBySuffix()
