@@ -38,6 +38,10 @@ public sealed class TcpCounters
     public long TCPOFODrop;
     public long TCPRcvQDrop;
     public long TCPZeroWindowDrop;
+
+    /// <summary>LINUX_MIB_BEYOND_WINDOW (Linux 6.17): a segment, neither RST nor SYN, dropped as not acceptable because
+    /// it starts beyond the receive window (answered with an ACK, RFC 9293 §3.10.7.4).</summary>
+    public long BeyondWindow;
     public long TCPAbortOnData;
     public long TCPAbortOnClose;
     public long TCPAbortOnLinger;

@@ -187,6 +187,13 @@ public sealed partial class TcpConnection
                     return; // handled by the layer before it reaches here
                 }
 
+                if (!syn && h.SequenceNumber > _rcvNxt)
+                {
+                    // Not acceptable and after RCV.NXT: it starts beyond the window (Linux tcp_validate_incoming counts
+                    // SKB_DROP_REASON_TCP_INVALID_SEQUENCE as LINUX_MIB_BEYOND_WINDOW).
+                    _layer.Counters.BeyondWindow++;
+                }
+
                 SendAck(now);
             }
 

@@ -24,6 +24,28 @@ public sealed class SynchronizedStateTests
     }
 
     [Fact]
+    [Trait("Rfc", "9293 §3.10.7.4")]
+    public void Data_BeyondTheWindow_IsAnsweredWithAnAckAndCountedAsBeyondWindow()
+    {
+        // Linux's TcpExtBeyondWindow (LINUX_MIB_BEYOND_WINDOW): a segment starting past RCV.NXT + RCV.WND is not
+        // acceptable; it is dropped and answered with an ACK of RCV.NXT. One in the window, or an old duplicate, or
+        // an RST beyond it, is not counted.
+        var peer = new TcpPeer();
+        NetSocket socket = peer.Establish(); // the stack advertised 65,535 or less
+        peer.Send(TcpFlags.Ack, peer.Rcv, new byte[100], seq: peer.Nxt + 1_000_000);
+        TcpHeader ack = peer.ExpectOne();
+        Assert.Equal(peer.Nxt, ack.AcknowledgmentNumber);
+        Assert.Equal(1, peer.Stack.Counters.Tcp.BeyondWindow);
+        Assert.Equal(0, socket.Connection!.ReceiveQueued);
+
+        peer.Send(TcpFlags.Ack, peer.Rcv, new byte[100], seq: peer.Nxt - 500);   // old: a duplicate, not beyond
+        peer.Send(TcpFlags.Rst, default, seq: peer.Nxt + 1_000_000);             // an RST is dropped silently
+        peer.SendData(new byte[100]);                                            // in the window
+        Assert.Equal(1, peer.Stack.Counters.Tcp.BeyondWindow);
+        Assert.Equal(100, socket.Connection.ReceiveQueued);
+    }
+
+    [Fact]
     [Trait("Rfc", "5961 §3.2")]
     public void Rst_InWindowNotExact_SendsChallengeAckAndKeepsConnection()
     {
