@@ -28,7 +28,7 @@ internal sealed partial class ScriptRun : IStackWaiter
     private readonly TextWriter? _trace;
 
     private HostHarness _host = null!;
-    private readonly Nstat _nstat;
+    private readonly ShellCommands.ShellTools _tools;
     private Harness _harness = Harness.Packetdrill;
     private long _startUs;
 
@@ -63,8 +63,10 @@ internal sealed partial class ScriptRun : IStackWaiter
         _displayFile = displayFile;
         _trace = options.Trace;
         // The script's nstat, over the stack's counters (zeros before the stack is built), its history kept from one
-        // command to the next as nstat keeps it in a file.
-        _nstat = new Nstat(() => _host is null ? new Dictionary<string, long>() : Nstat.Names(_host.Stack.SnapshotCounters()));
+        // command to the next as nstat keeps it in a file; sockstat over the script's open fds.
+        _tools = new ShellCommands.ShellTools(
+            new Nstat(() => _host is null ? new Dictionary<string, long>() : Nstat.Names(_host.Stack.SnapshotCounters())),
+            () => _fds.Select(kv => (kv.Key, kv.Value)));
     }
 
     public NetStack Stack => _host.Stack;
@@ -101,7 +103,7 @@ internal sealed partial class ScriptRun : IStackWaiter
         NetStackOptions stackOptions = NetStackOptions.ForProfile(profile, "dut", _options.Seed);
         foreach (ShellCommand command in InitScripts().Concat(_script.InitCommands))
         {
-            ShellCommands.Apply(command.Text, stackOptions.Tcp, _nstat); // before the stack exists nstat reads zeros
+            ShellCommands.Apply(command.Text, stackOptions.Tcp, _tools); // before the stack exists nstat reads zeros
         }
 
         _options.ConfigureStack?.Invoke(stackOptions);
@@ -247,7 +249,7 @@ internal sealed partial class ScriptRun : IStackWaiter
         }
 
         Trace($"shell `{ev.Command}`");
-        ShellCommands.Apply(ev.Command, Stack.Tcp.Settings, _nstat);
+        ShellCommands.Apply(ev.Command, Stack.Tcp.Settings, _tools);
         Finished(NowUs, false);
         return true;
     }

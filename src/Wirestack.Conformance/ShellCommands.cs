@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Wirestack.Sockets;
 using Wirestack.Tcp;
 
 namespace Wirestack.Conformance;
@@ -13,6 +14,10 @@ namespace Wirestack.Conformance;
 /// </summary>
 internal static partial class ShellCommands
 {
+    /// <summary>What the commands that look at the machine read: the stack's counters (<c>nstat</c>) and the
+    /// script's open sockets by fd (<c>sockstat</c>).</summary>
+    internal sealed record ShellTools(Nstat Nstat, Func<IEnumerable<(long Fd, NetSocket Socket)>> Sockets);
+
     /// <summary>defaults.sh of the gtests and kselftests (spec §7), as sysctl assignments.</summary>
     private static readonly string[] s_linuxDefaults =
     [
@@ -77,14 +82,14 @@ internal static partial class ShellCommands
     };
 
     /// <summary>Applies one back-quoted command (possibly several lines) to <paramref name="settings"/>; <c>nstat</c>
-    /// pipelines read <paramref name="nstat"/> (null: only checked, as before a script runs). Throws
+    /// and <c>sockstat</c> pipelines read <paramref name="tools"/> (null: only checked, as before a script runs). Throws
     /// <see cref="ScriptSkipException"/> for commands it cannot emulate, and <see cref="ScriptFailException"/> for a
     /// command that fails (a grep that selects nothing), as packetdrill fails a script whose command fails.</summary>
-    public static void Apply(string text, TcpSettings settings, Nstat? nstat = null)
+    public static void Apply(string text, TcpSettings settings, ShellTools? tools = null)
     {
         foreach (string command in SplitCommands(text))
         {
-            ApplyOne(command, settings, nstat);
+            ApplyOne(command, settings, tools);
         }
     }
 
@@ -107,16 +112,29 @@ internal static partial class ShellCommands
         }
     }
 
-    private static void ApplyOne(string command, TcpSettings settings, Nstat? nstat)
+    private static void ApplyOne(string command, TcpSettings settings, ShellTools? tools)
     {
-        List<string> pipeline = Nstat.SplitPipeline(command);
+        List<string> pipeline = ShellPipeline.SplitPipeline(command);
         List<string> words = ShellWords(pipeline[0]);
-        if (words.Count > 0 && Path.GetFileName(words[0]) == "nstat")
+        string first = words.Count > 0 ? Path.GetFileName(words[0]) : "";
+        if (first is "nstat" or "sockstat")
         {
-            (int status, string shown) = Nstat.Run([.. pipeline.Select(ShellWords)], nstat, command);
+            Func<List<string>>? produce;
+            if (first == "nstat")
+            {
+                Func<Nstat, List<string>> nstat = Nstat.Command(words, command);
+                produce = tools is null ? null : () => nstat(tools.Nstat);
+            }
+            else
+            {
+                Func<IEnumerable<(long Fd, NetSocket Socket)>, List<string>> sockstat = Sockstat.Command(words, command);
+                produce = tools is null ? null : () => sockstat(tools.Sockets());
+            }
+
+            (int status, string shown) = ShellPipeline.Run([.. pipeline.Select(ShellWords)], produce, command);
             if (status != 0)
             {
-                throw new ScriptFailException($"shell command `{command}` exited with status {status} (nstat printed: {shown})");
+                throw new ScriptFailException($"shell command `{command}` exited with status {status} ({first} printed: {shown})");
             }
 
             return;

@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+using Wirestack.Sockets;
 using Wirestack.Tcp;
 
 namespace Wirestack.Conformance.Tests;
@@ -59,7 +61,8 @@ public sealed class ShellCommandTests
     [InlineData("nstat -n --json", "shell command `nstat -n --json` (nstat --json)")]
     [InlineData("nstat | sort", "shell command `nstat | sort` (a pipeline stage other than grep)")]
     [InlineData("nstat | grep 'Tcp(Ext)?'", "shell command `nstat | grep 'Tcp(Ext)?'` (a basic grep pattern with operators)")]
-    [InlineData("sockstat -4 | grep TIME_WAIT", "shell command `sockstat -4 | grep TIME_WAIT`")]
+    [InlineData("netstat -an | grep TIME_WAIT", "shell command `netstat -an | grep TIME_WAIT`")]
+    [InlineData("sockstat -6", "shell command `sockstat -6` (sockstat -6)")]
     [InlineData("sysctl -q net.ipv4.tcp_ecn=1", "sysctl net.ipv4.tcp_ecn=1")]
     [InlineData("sysctl -q net.ipv4.tcp_congestion_control=bbr", "sysctl net.ipv4.tcp_congestion_control=bbr")]
     [InlineData("tc qdisc add dev tun0 root netem loss 100%", "shell command `tc qdisc add dev tun0 root netem loss 100%`")]
@@ -83,7 +86,7 @@ public sealed class ShellCommandTests
         // nstat -n only takes the history; a later nstat shows the increments since, under nstat's names, and makes
         // the current values the history again: a grep for a count that moved by 3 passes once, then fails.
         var counters = new Dictionary<string, long> { ["TcpExtBeyondWindow"] = 2, ["TcpInSegs"] = 10 };
-        var nstat = new Nstat(() => counters);
+        var nstat = new ShellCommands.ShellTools(new Nstat(() => counters), () => []);
         var settings = new TcpSettings();
         ShellCommands.Apply("nstat -n", settings, nstat);
         counters["TcpExtBeyondWindow"] = 5;
@@ -98,7 +101,7 @@ public sealed class ShellCommandTests
     public void Nstat_AbsoluteZerosPatternsAndNoUpdate()
     {
         var counters = new Dictionary<string, long> { ["TcpExtTCPSACKRecovery"] = 4, ["TcpExtTCPTimeouts"] = 0, ["TcpInSegs"] = 7 };
-        var nstat = new Nstat(() => counters);
+        var nstat = new ShellCommands.ShellTools(new Nstat(() => counters), () => []);
         var settings = new TcpSettings();
         ShellCommands.Apply("nstat -n", settings, nstat);
         // -a: absolute values whatever the history; -s leaves the history alone, so the increment is still 0 after
@@ -106,6 +109,25 @@ public sealed class ShellCommandTests
         Assert.Throws<ScriptFailException>(() => ShellCommands.Apply("nstat -s | grep -q TCPSACKRecovery", settings, nstat));
         // -z prints counters that did not move; a pattern keeps only the names it matches
         ShellCommands.Apply("nstat -az TcpExtTCPTimeouts | grep -c Tcp | grep -qx 1", settings, nstat);
+    }
+
+    [Fact]
+    public void Sockstat_ListsTheScriptsTcpSocketsWithFreeBsdStateNames()
+    {
+        // The FreeBSD suite's check: sockstat -4 -P tcp -s | grep packetdril | grep -c TIME_WAIT | grep 1.
+        var peer = new Wirestack.Simulation.HostHarness();
+        var listener = new NetSocket(peer.Stack, SocketType.Stream) { Blocking = false };
+        listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Any, 8080));
+        listener.Listen(1);
+        var unbound = new NetSocket(peer.Stack, SocketType.Stream);
+        var tools = new ShellCommands.ShellTools(new Nstat(() => new Dictionary<string, long>()), () => [(3, listener), (4, unbound)]);
+        var settings = new TcpSettings();
+
+        ShellCommands.Apply("sockstat -4 -P tcp -s | grep packetdril | grep -c LISTEN | grep -qx 1", settings, tools);
+        ShellCommands.Apply("sockstat -4l | grep -q ':8080'", settings, tools);
+        var e = Assert.Throws<ScriptFailException>(() => ShellCommands.Apply("sockstat -4 -P tcp -s | grep packetdril | grep -c TIME_WAIT | grep 1", settings, tools));
+        Assert.Contains("exited with status 1", e.Detail, StringComparison.Ordinal);
+        Assert.Throws<ScriptSkipException>(() => ShellCommands.Apply("sockstat -P udp", settings, tools));
     }
 
     [Fact]
