@@ -13,7 +13,7 @@ public sealed class ConformanceCommandTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_dir, "sub"));
         File.WriteAllText(Path.Combine(_dir, "a-pass.pkt"), "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 close(3) = 0\n");
         File.WriteAllText(Path.Combine(_dir, "b-fail.pkt"), "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 close(3) = -1 EBADF\n");
-        File.WriteAllText(Path.Combine(_dir, "sub", "c-skip.pkt"), "0 `nstat -n`\n");
+        File.WriteAllText(Path.Combine(_dir, "sub", "c-skip.pkt"), "0 `ss -tin`\n");
         File.WriteAllText(Path.Combine(_dir, "notes.txt"), "not a script");
     }
 
@@ -27,7 +27,7 @@ public sealed class ConformanceCommandTests : IDisposable
         Assert.Equal(4, lines.Length);
         Assert.Equal($"PASS {Path.Combine(_dir, "a-pass.pkt")}", lines[0]);
         Assert.StartsWith($"FAIL {Path.Combine(_dir, "b-fail.pkt")}: b-fail.pkt:2: close(3) returned 0, expected -1 EBADF", lines[1]);
-        Assert.Equal($"SKIP {Path.Combine(_dir, "sub", "c-skip.pkt")}: shell command `nstat -n`", lines[2]);
+        Assert.Equal($"SKIP {Path.Combine(_dir, "sub", "c-skip.pkt")}: shell command `ss -tin`", lines[2]);
         Assert.Equal("1 passed, 1 failed, 1 skipped", lines[3]);
         Assert.Equal(1, run.ExitCode);
     }
@@ -41,7 +41,7 @@ public sealed class ConformanceCommandTests : IDisposable
         Assert.Equal(1, json.GetProperty("skipped").GetInt32());
         JsonElement[] scripts = [.. json.GetProperty("scripts").EnumerateArray()];
         Assert.Equal(["pass", "fail", "skip"], scripts.Select(s => s.GetProperty("result").GetString()));
-        Assert.Equal("shell command `nstat -n`", scripts[2].GetProperty("detail").GetString());
+        Assert.Equal("shell command `ss -tin`", scripts[2].GetProperty("detail").GetString());
     }
 
     [Fact]
