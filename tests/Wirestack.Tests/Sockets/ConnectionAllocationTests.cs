@@ -44,11 +44,13 @@ public sealed class ConnectionAllocationTests(ITestOutputHelper output)
 
         double perConnection = (double)least / count;
         output.WriteLine($"{perConnection:0.#} B per connection");
-        // 2 × (TcpConnection 416 + NetSocket 112 + Cubic 96 + RttEstimator 80 + TimerEntry 64) = 1,536 B (the
-        // simulator's wire allocates nothing per packet); 1,808 B before the cuts. The slack of 16 B absorbs a table
-        // that grows once during the 500 connections (1.7 B per connection was seen) and a field joining
-        // TcpConnection, not any of the cut allocations (24 B and more per connection) coming back.
-        Assert.True(perConnection <= 1552, $"{perConnection:0.#} B per connection, more than the 1,536 B of the objects a user can reach");
+        // 2 × (TcpConnection 424 + NetSocket 112 + Cubic 96 + RttEstimator 80 + TimerEntry 64) = 1,552 B (the
+        // simulator's wire allocates nothing per packet); 1,808 B before the cuts. TcpConnection grew from 416 to 424 B
+        // with the peer's measured segment size (tcpi_rcv_mss), which used up the slack this bound had: 1,552.1 B was
+        // then measured when a table grew during the run. The slack of 16 B absorbs such a table (1.7 B per
+        // connection was seen) and a field joining TcpConnection, not any of the cut allocations (24 B and more per
+        // connection) coming back.
+        Assert.True(perConnection <= 1568, $"{perConnection:0.#} B per connection, more than the 1,552 B of the objects a user can reach");
     }
 
     /// <summary>One connection at a time; no asserts inside (xUnit's allocate).</summary>
