@@ -215,6 +215,24 @@ internal sealed class BenchRunner
     /// <summary>The figure whose <paramref name="key"/> is the median (the upper one of an even count).</summary>
     private static T MedianOf<T>(List<T> figures, Func<T, double> key) => figures.OrderBy(key).ElementAt(figures.Count / 2);
 
+    /// <summary>Measures each side <see cref="BenchSettings.Repeats"/> times, the sides alternating, so that a slow
+    /// spell of the machine (they last seconds here) falls on both sides alike instead of on whichever ran during
+    /// it.</summary>
+    private (List<TW> Wirestack, List<TK> Kernel) Alternating<TW, TK>(string name, Func<TW> wirestack, Func<TK> kernel)
+    {
+        var ws = new List<TW>(_settings.Repeats);
+        var sns = new List<TK>(_settings.Repeats);
+        for (int i = 0; i < _settings.Repeats; i++)
+        {
+            Say($"{name}: Wirestack{RunLabel(i)} ...");
+            ws.Add(wirestack());
+            Say($"{name}: System.Net.Sockets{RunLabel(i)} ...");
+            sns.Add(kernel());
+        }
+
+        return (ws, sns);
+    }
+
     private string RunLabel(int i) => _settings.Repeats > 1 ? string.Create(CultureInfo.InvariantCulture, $" (run {i + 1} of {_settings.Repeats})") : "";
 
     // ---- connections ------------------------------------------------------------------------------------------
@@ -225,18 +243,11 @@ internal sealed class BenchRunner
         string secs = _settings.RateTime.TotalSeconds.ToString(CultureInfo.InvariantCulture);
         string warm = _settings.Warmup.TotalSeconds.ToString(CultureInfo.InvariantCulture);
 
-        // Each side measured Repeats times, the two alternating, and each side's median kept: a slow spell of the
-        // machine (they last seconds here) then weighs on both sides alike instead of on whichever ran during it.
-        var wsRuns = new List<RateFigure>(_settings.Repeats);
-        var snsRuns = new List<RateFigure>(_settings.Repeats);
-        for (int i = 0; i < _settings.Repeats; i++)
-        {
-            Say($"{Name}: Wirestack{RunLabel(i)} ...");
-            wsRuns.Add(WirestackBenchmarks.ConnectionRate(_settings.Warmup, _settings.RateTime));
-            Say($"{Name}: System.Net.Sockets{RunLabel(i)} ...");
-            snsRuns.Add(RateFigure.FromJson(loopback.RunBaseline(["rate", "--seconds", secs, "--warmup", warm], TimeSpan.FromSeconds(60) + 2 * _settings.RateTime,
+        // Each side's median of alternating runs (Alternating): a slow spell of the machine weighs on both sides alike.
+        (List<RateFigure> wsRuns, List<RateFigure> snsRuns) = Alternating(Name,
+            () => WirestackBenchmarks.ConnectionRate(_settings.Warmup, _settings.RateTime),
+            () => RateFigure.FromJson(loopback.RunBaseline(["rate", "--seconds", secs, "--warmup", warm], TimeSpan.FromSeconds(60) + 2 * _settings.RateTime,
                 () => KernelBaseline.ConnectionRate(_settings.Warmup, _settings.RateTime).ToJson())));
-        }
 
         RateFigure ws = MedianOf(wsRuns, f => f.PerSecond);
         RateFigure sns = MedianOf(snsRuns, f => f.PerSecond);
@@ -259,19 +270,13 @@ internal sealed class BenchRunner
     private void Latency(KernelLoopback loopback)
     {
         const string Name = "1-byte ping-pong round trip";
-        // As the connection rate: Repeats runs a side, alternating; the median and the p99 are each the median of
-        // the runs' (a slow spell of the machine lifts one run's tail, not the figure).
-        var wsRuns = new List<LatencyFigure>(_settings.Repeats);
-        var snsRuns = new List<LatencyFigure>(_settings.Repeats);
-        for (int i = 0; i < _settings.Repeats; i++)
-        {
-            Say($"{Name}: Wirestack{RunLabel(i)} ...");
-            wsRuns.Add(WirestackBenchmarks.PingPong(_settings.PingPongs, _settings.Warmup));
-            Say($"{Name}: System.Net.Sockets{RunLabel(i)} ...");
-            snsRuns.Add(LatencyFigure.FromJson(loopback.RunBaseline(
+        // As the connection rate; the median and the p99 are each the median of the runs' (a slow spell of the machine
+        // lifts one run's tail, not the figure).
+        (List<LatencyFigure> wsRuns, List<LatencyFigure> snsRuns) = Alternating(Name,
+            () => WirestackBenchmarks.PingPong(_settings.PingPongs, _settings.Warmup),
+            () => LatencyFigure.FromJson(loopback.RunBaseline(
                 ["latency", "--count", _settings.PingPongs.ToString(CultureInfo.InvariantCulture), "--warmup", _settings.Warmup.TotalSeconds.ToString(CultureInfo.InvariantCulture)],
                 TimeSpan.FromMinutes(3), () => KernelBaseline.PingPong(_settings.PingPongs, _settings.Warmup).ToJson())));
-        }
 
         LatencyFigure ws = MedianOf(wsRuns, f => f.MedianUs) with { P99Us = MedianOf(wsRuns, f => f.P99Us).P99Us };
         LatencyFigure sns = MedianOf(snsRuns, f => f.MedianUs) with { P99Us = MedianOf(snsRuns, f => f.P99Us).P99Us };
