@@ -54,7 +54,6 @@ internal static partial class ShellCommands
         ["tcp_fack"] = ["0"],
         ["tcp_reordering"] = ["3"],               // dupthresh 3 (RFC 5681)
         ["tcp_recovery"] = ["1"],                 // RACK on (Linux default): RACK loss detection is not in the stack (its TLP is)
-        ["tcp_tso_win_divisor"] = null,           // TSO sizing: the interpreter aggregates segments itself
         ["tcp_min_tso_segs"] = null,
         ["tcp_ecn"] = ["0"],                      // no ECN in the stack
         ["tcp_ecn_option"] = null,
@@ -275,6 +274,7 @@ internal static partial class ShellCommands
             case "tcp_slow_start_after_idle": s.SlowStartAfterIdle = Flag(); return;
             case "tcp_notsent_lowat": s.NotSentLowWatermark = (int)Math.Min(Numbers(1)[0], int.MaxValue); return;
             case "tcp_min_snd_mss": s.MinSendMss = Int(); return;
+            case "tcp_tso_win_divisor": s.TsoWinDivisor = Int() >= 0 ? Int() : throw new ScriptSkipException(Unsupported()); return;
             case "tcp_challenge_ack_limit": s.ChallengeAckLimit = Int(); return;
             case "tcp_early_retrans": // 3 and 4 (the default) probe tail losses (RFC 8985 §7); 0-2 do not, in today's Linux
                 s.TailLossProbe = Int() is >= 0 and <= 4 ? Int() >= 3 : throw new ScriptSkipException(Unsupported());

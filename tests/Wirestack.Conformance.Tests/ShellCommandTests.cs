@@ -19,6 +19,9 @@ public sealed class ShellCommandTests
         Assert.Equal(5, settings.SynAckRetries);
         Assert.True(settings.Timestamps);
         Assert.Equal("cubic", settings.CongestionControl);
+        Assert.Equal(3, settings.TsoWinDivisor);
+        ShellCommands.Apply("sysctl -q net.ipv4.tcp_tso_win_divisor=0", settings);
+        Assert.Equal(0, settings.TsoWinDivisor); // the TSO deferral's fraction of the window
     }
 
     [Fact]

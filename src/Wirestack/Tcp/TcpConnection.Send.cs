@@ -508,15 +508,14 @@ public sealed partial class TcpConnection
     /// Linux's tcp_tso_should_defer (<see cref="TcpSettings.TsoDeferral"/>): whether new data of more than one
     /// segment (<paramref name="avail"/> queued, <paramref name="usable"/> allowed by cwnd and the peer's window) waits
     /// for the next ACK instead of leaving in a small burst. Only where the route takes large segments: Linux asks
-    /// only of a socket that can use GSO (sk_can_gso; with <c>ethtool -K gso off tso off</c> it never defers). Asked once per output pass, before its first segment, as
-    /// Linux asks once per write-queue skb (up to a large segment's worth): a burst that starts goes out whole. It
-    /// waits when all of these hold: no loss recovery, nor what an RTO left outstanding still unacknowledged (Linux
-    /// sends at once in its Recovery and Loss states), and no duplicate ACKs (RFC 3042's limited transmit sends on
-    /// each of the first two); the
-    /// last transmit within a millisecond (deferring after a quiet spell would only add a burst); less than a full
-    /// large segment allowed (GsoSegments, tcp_tso_autosize); less than a TsoWinDivisor-th of min(cwnd, the peer's
-    /// window) allowed; data in flight whose oldest part left more than half an SRTT ago, so its ACK is due soon; no
-    /// FIN to carry.
+    /// only of a socket that can use GSO (sk_can_gso; with <c>ethtool -K gso off tso off</c> it never defers). Asked
+    /// once per output pass, before its first segment, as Linux asks once per write-queue skb (up to a large segment's
+    /// worth): a burst that starts goes out whole. It waits when all of these hold: no loss recovery, nor what an RTO
+    /// left outstanding still unacknowledged (Linux sends at once in its Recovery and Loss states); no duplicate ACKs
+    /// (RFC 3042's limited transmit sends on each of the first two); the last transmit within a millisecond (deferring
+    /// after a quiet spell would only add a burst); less than a full large segment allowed (GsoSegments,
+    /// tcp_tso_autosize); less than a TsoWinDivisor-th of min(cwnd, the peer's window) allowed; data in flight whose
+    /// oldest part left more than half an SRTT ago, so its ACK is due soon; no FIN to carry.
     /// </summary>
     private bool ShouldDeferNewData(int avail, int usable, int mss, Instant now)
     {
